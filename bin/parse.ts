@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { runMain } from '../src/cli/run';
+import { ExitError, EXIT } from '../src/errors';
+import { readFeedbackFile } from '../src/feedback/file';
+
+function main(): number {
+  const a = yargs(hideBin(process.argv))
+    .scriptName('parse')
+    .usage('$0 --feedback FILE [--debug]\n\nPrints the [key]value feedback file as one JSON object.')
+    .option('feedback', { type: 'string', demandOption: true, describe: 'the feedback file to parse' })
+    .option('debug', { alias: 'd', type: 'boolean', describe: 'report ignored lines on stderr; stack traces on errors' })
+    .strict()
+    .version(false)
+    .fail((msg, err) => {
+      throw new ExitError(msg || err?.message || 'bad arguments', EXIT.usage);
+    })
+    .parseSync();
+  let r;
+  try {
+    r = readFeedbackFile(a.feedback);
+  } catch (err) {
+    throw Object.assign(new ExitError(`cannot read ${a.feedback}: ${(err as Error).message}`, EXIT.refused), { cause: err });
+  }
+  if (!r.found) throw new ExitError(`no such file: ${a.feedback}`, EXIT.refused);
+  if (a.debug) process.stderr.write(`parse: ${r.lines} lines, ${r.ignored} ignored, ${Object.keys(r.values).length} keys\n`);
+  process.stdout.write(`${JSON.stringify(r.values)}\n`);
+  return EXIT.ok;
+}
+
+runMain('parse', main);

@@ -1,0 +1,25 @@
+import { ExitError } from '../errors';
+
+/**
+ * The single place a taskwatch command exits. `main` returns the exit status or throws;
+ * an ExitError prints its sentence, anything else is a bug and says so (stack only with --debug).
+ */
+export function runMain(prog: string, main: () => Promise<number> | number, internalExit = 1): void {
+  const debug = process.argv.includes('--debug');
+  Promise.resolve()
+    .then(main)
+    .then(
+      (code) => process.exit(code),
+      (err: unknown) => {
+        if (err instanceof ExitError) {
+          process.stderr.write(`${prog}: ${err.message}\n`);
+          if (debug && err.cause instanceof Error) process.stderr.write(`${err.cause.stack}\n`);
+          process.exit(err.exitCode);
+        }
+        const e = err as Error;
+        process.stderr.write(`${prog}: internal error: ${e?.message ?? String(err)}${debug ? '' : ' (run with --debug for details)'}\n`);
+        if (debug) process.stderr.write(`${e?.stack}\n`);
+        process.exit(internalExit);
+      },
+    );
+}

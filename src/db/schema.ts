@@ -1,0 +1,91 @@
+import type { Database } from 'better-sqlite3';
+
+// Ordered migrations; PRAGMA user_version is the number applied. Migration 1 is the original
+// taskwatcher's schema, so a file the Python tool made opens and is carried forward.
+const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
+  // 1: the original taskwatcher 1.2 tables.
+  (db) =>
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS tasks (id INTEGER PRIMARY KEY, name TEXT, info1 TEXT, info2 TEXT, info3 TEXT,
+        pid INTEGER, status TEXT, feedback INTEGER, reservetime INTEGER, starttime INTEGER, duration INTEGER,
+        lastupdate INTEGER, timeout INTEGER);
+      CREATE TABLE IF NOT EXISTS feedbacks (id INTEGER, feedback BLOB, lastupdate INTEGER);
+      CREATE TABLE IF NOT EXISTS history (id INTEGER PRIMARY KEY, taskid INTEGER, taskname TEXT, info1 TEXT,
+        info2 TEXT, info3 TEXT, termsignal TEXT, termerror TEXT, starttime INTEGER, endtime INTEGER,
+        duration INTEGER, feedback BLOB);`),
+  // 2: ids that are never reused (AUTOINCREMENT, seeded above every id the file has seen),
+  // what the watcher needs to find and prove its processes, and typed endings in history.
+  (db) => {
+    db.exec(`
+      CREATE TABLE tasks_v2 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT, info1 TEXT, info2 TEXT, info3 TEXT,
+        pid INTEGER,                 -- the child, leader of the task's process group
+        status TEXT NOT NULL,        -- RESERVED, or as last written by the launcher
+        feedback INTEGER NOT NULL DEFAULT 0,
+        reservetime REAL, starttime REAL, duration REAL, lastupdate REAL, timeout REAL,
+        expires REAL,                -- when an unlaunched reservation lapses
+        pid_start INTEGER,           -- the child's start time (/proc/PID/stat field 22)
+        launcher_pid INTEGER, launcher_start INTEGER,
+        command TEXT,                -- JSON argv
+        feedpath TEXT,               -- the feedback file's absolute path
+        grace REAL,
+        heartbeat REAL,              -- last heartbeat the launcher knew of (survives a deleted file)
+        kill_grace REAL, kill_note TEXT -- set by control --kill before it signals the launcher
+      );
+      INSERT INTO tasks_v2 (id, name, info1, info2, info3, pid, status, feedback, reservetime, starttime,
+        duration, lastupdate, timeout, expires)
+        SELECT id, name, info1, info2, info3, pid, COALESCE(status, 'RESERVED'), COALESCE(feedback, 0),
+          reservetime, starttime, duration, lastupdate, timeout, reservetime + 300 FROM tasks;
+      DROP TABLE tasks;
+      ALTER TABLE tasks_v2 RENAME TO tasks;
+      DROP TABLE feedbacks;
+      ALTER TABLE history ADD COLUMN command TEXT;
+      ALTER TABLE history ADD COLUMN pid INTEGER;
+      ALTER TABLE history ADD COLUMN exitcode INTEGER;
+      ALTER TABLE history ADD COLUMN outcome TEXT;
+      CREATE INDEX tasks_name ON tasks(name);
+      CREATE INDEX history_taskid ON history(taskid);
+      CREATE INDEX history_taskname ON history(taskname);
+      INSERT INTO sqlite_sequence (name, seq)
+        SELECT 'tasks', MAX(COALESCE((SELECT MAX(id) FROM tasks), 0), COALESCE((SELECT MAX(taskid) FROM history), 0));`);
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings the file up to SCHEMA_VERSION. Many processes may open a new file at once, so the
+ * version is read again inside an IMMEDIATE transaction: only one of them migrates.
+ */
+export function migrate(db: Database): void {
+  if (version(db) === SCHEMA_VERSION) return;
+  db.transaction(() => {
+    const from = version(db);
+    if (from > SCHEMA_VERSION) {
+      throw Object.assign(new Error(`schema version ${from} is newer than this taskwatch (${SCHEMA_VERSION}); upgrade taskwatch`), {
+        code: 'TASKWATCH_NEWER',
+      });
+    }
+    for (let v = from; v < SCHEMA_VERSION; v++) MIGRATIONS[v](db);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
+
+export function version(db: Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** Drops and recreates every table in one transaction, keeping the id sequence so ids stay unique. */
+export function recreate(db: Database): void {
+  db.transaction(() => {
+    const seq = (db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'tasks'`).get() as { seq: number } | undefined)?.seq ?? 0;
+    const maxHist = (db.prepare('SELECT MAX(taskid) AS m FROM history').get() as { m: number | null }).m ?? 0;
+    db.exec('DROP TABLE IF EXISTS tasks; DROP TABLE IF EXISTS history; DROP TABLE IF EXISTS feedbacks;');
+    db.prepare(`DELETE FROM sqlite_sequence`).run();
+    db.pragma('user_version = 0');
+    for (const m of MIGRATIONS) m(db);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    db.prepare(`UPDATE sqlite_sequence SET seq = ? WHERE name = 'tasks'`).run(Math.max(seq, maxHist));
+  }).immediate();
+}
