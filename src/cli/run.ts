@@ -5,7 +5,8 @@ import { ExitError } from '../errors';
  * an ExitError prints its sentence, anything else is a bug and says so (stack only with --debug).
  */
 export function runMain(prog: string, main: () => Promise<number> | number, internalExit = 1): void {
-  const debug = process.argv.includes('--debug');
+  const own = process.argv.indexOf('--');
+  const debug = process.argv.slice(0, own < 0 ? undefined : own).includes('--debug');
   Promise.resolve()
     .then(main)
     .then(

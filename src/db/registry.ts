@@ -144,20 +144,22 @@ export class Registry {
       .immediate();
   }
 
-  /** Reserves and takes a task in one step, for a launch without --taskid. */
-  startNew(f: LaunchFields, now = nowSec()): number {
+  /** Reserves and takes a task in one step, for a launch without --taskid. The feedback file is named after the new id. */
+  startNew(f: Omit<LaunchFields, 'feedpath'>, feedFileFor: ((id: number) => string) | null, now = nowSec()): number {
     return this.db
       .transaction(() => {
         this.sweep(now);
         const r = this.db
           .prepare(
             `INSERT INTO tasks (name, info1, info2, info3, status, feedback, reservetime, starttime, lastupdate, timeout,
-               command, feedpath, grace, launcher_pid, launcher_start)
-             VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               command, grace, launcher_pid, launcher_start)
+             VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(f.name ?? null, f.info1 ?? null, f.info2 ?? null, f.info3 ?? null, f.feedpath ? 1 : 0, now, now, now, f.timeout,
-            JSON.stringify(f.command), f.feedpath, f.grace, f.launcherPid, f.launcherStart);
-        return Number(r.lastInsertRowid);
+          .run(f.name ?? null, f.info1 ?? null, f.info2 ?? null, f.info3 ?? null, feedFileFor ? 1 : 0, now, now, now, f.timeout,
+            JSON.stringify(f.command), f.grace, f.launcherPid, f.launcherStart);
+        const id = Number(r.lastInsertRowid);
+        if (feedFileFor) this.db.prepare(`UPDATE tasks SET feedpath = ? WHERE id = ?`).run(feedFileFor(id), id);
+        return id;
       })
       .immediate();
   }

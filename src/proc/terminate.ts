@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import { readProc } from './identity';
 
 /** A task's process group: its leader's pid is the pgid, and its start time proves it is ours. */
@@ -25,8 +26,20 @@ export function signalGroup(t: GroupTarget, signal: NodeJS.Signals | 0): SignalR
   }
 }
 
+/**
+ * True while the group has a member that is not a zombie. kill(-pgid, 0) alone is not enough:
+ * orphans are reaped by PID 1, which on some systems (containers, microVMs) takes a second or more,
+ * and a group of zombies has nothing left to kill.
+ */
 export function groupAlive(t: GroupTarget): boolean {
-  return signalGroup(t, 0) === 'sent';
+  if (signalGroup(t, 0) !== 'sent') return false;
+  for (const name of fs.readdirSync('/proc')) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const p = readProc(Number(name));
+    if (p && p.pgrp === t.pgid && p.state !== 'Z') return true;
+  }
+  return false;
 }
 
 export type TerminateResult = 'terminated' | 'killed' | 'gone' | 'not-ours';

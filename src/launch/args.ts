@@ -1,0 +1,91 @@
+import { ExitError } from '../errors';
+import { parseId, parseSeconds } from '../cli/args';
+import { EXIT_LAUNCH_FAILED } from '../outcome';
+
+// Hand-rolled rather than yargs: one launcher runs per watched task, and yargs alone costs
+// about 6 MB of memory in each of them.
+
+export interface LaunchOptions {
+  db?: string;
+  taskid?: number;
+  name?: string;
+  info1?: string;
+  info2?: string;
+  info3?: string;
+  feedpath?: string;
+  timeoutSec: number;
+  graceSec: number;
+  maxTimeSec?: number;
+  keepFeedback: boolean;
+  debug: boolean;
+  help: boolean;
+  command: string[];
+}
+
+export const USAGE = `usage: launch [--db FILE] [--taskid ID] [--name NAME] [--info1 S] [--info2 S] [--info3 S]
+              [--feedpath DIR] [--timeout SEC] [--grace SEC] [--max-time SEC] [--keep-feedback] [--debug]
+              -- CMD [ARG...]
+
+Runs CMD (no shell) as the leader of its own process group and watches it. With --feedpath, the
+mtime of DIR/feedback_<taskid>.log is its heartbeat: quiet for --timeout seconds (default 30) and
+the whole group gets SIGTERM, then SIGKILL after --grace seconds (default 10). Every ending is
+archived in the registry's history. Exit status: the command's own; 128+N if it died of signal N;
+124 on timeout; 125 if launch itself failed; 126 if CMD is not executable; 127 if it is not found.`;
+
+const VALUE = ['db', 'taskid', 'name', 'info1', 'info2', 'info3', 'feedpath', 'timeout', 'grace', 'max-time'] as const;
+const FLAG = ['keep-feedback', 'debug', 'help'] as const;
+
+const bad = (msg: string) => new ExitError(msg, EXIT_LAUNCH_FAILED);
+
+export function parseLaunchArgs(argv: string[]): LaunchOptions {
+  const v: Partial<Record<(typeof VALUE)[number], string>> = {};
+  const f: Partial<Record<(typeof FLAG)[number], boolean>> = {};
+  let command: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const tok = argv[i];
+    if (tok === '--') {
+      command = argv.slice(i + 1);
+      break;
+    }
+    if (tok === '-h') {
+      f.help = true;
+      continue;
+    }
+    if (!tok.startsWith('-') || tok === '-') {
+      command = argv.slice(i); // the command may also start without `--`; its own options follow it
+      break;
+    }
+    const eq = tok.indexOf('=');
+    const key = tok.slice(2, eq < 0 ? undefined : eq);
+    if (!tok.startsWith('--')) throw bad(`unknown option ${tok} (put the command after --)`);
+    if ((VALUE as readonly string[]).includes(key)) {
+      const val = eq < 0 ? argv[++i] : tok.slice(eq + 1);
+      if (val === undefined) throw bad(`--${key} needs a value`);
+      v[key as (typeof VALUE)[number]] = val;
+    } else if ((FLAG as readonly string[]).includes(key)) {
+      if (eq >= 0) throw bad(`--${key} takes no value`);
+      f[key as (typeof FLAG)[number]] = true;
+    } else {
+      throw bad(`unknown option --${key} (put the command after --, as in: launch --timeout 30 -- ./job.sh)`);
+    }
+  }
+  const o: LaunchOptions = {
+    db: v.db,
+    taskid: v.taskid === undefined ? undefined : parseId(v.taskid, '--taskid', EXIT_LAUNCH_FAILED),
+    name: v.name,
+    info1: v.info1,
+    info2: v.info2,
+    info3: v.info3,
+    feedpath: v.feedpath,
+    timeoutSec: v.timeout === undefined ? 30 : parseSeconds(v.timeout, '--timeout', EXIT_LAUNCH_FAILED),
+    graceSec: v.grace === undefined ? 10 : parseSeconds(v.grace, '--grace', EXIT_LAUNCH_FAILED, true),
+    maxTimeSec: v['max-time'] === undefined ? undefined : parseSeconds(v['max-time'], '--max-time', EXIT_LAUNCH_FAILED),
+    keepFeedback: f['keep-feedback'] === true,
+    debug: f.debug === true,
+    help: f.help === true,
+    command,
+  };
+  if (!o.help && command.length === 0) throw bad('no command given: put it after --, as in: launch --timeout 30 -- ./job.sh');
+  if (!o.help && command[0] === '') throw bad('the command is an empty string');
+  return o;
+}
