@@ -42,6 +42,8 @@ export function describeDbError(err: unknown, file: string, exitCode: number): E
         return `the disk holding ${file} is full`;
       case 'SQLITE_CORRUPT':
         return `${file} is corrupt: ${e.message}`;
+      case 'ENOENT':
+        return `cannot create ${file}: its directory does not exist`;
       case 'EISDIR':
         return `${file} is a directory, not a database file`;
       case 'EACCES':

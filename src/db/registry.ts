@@ -100,6 +100,7 @@ export function openRegistry(file: string, opts: OpenOptions = {}): Registry {
     /* a new file */
   }
   if (st?.isDirectory()) throw Object.assign(new Error(`${file} is a directory`), { code: 'EISDIR' });
+  if (!st && !fs.existsSync(path.dirname(file))) throw Object.assign(new Error(`no directory ${path.dirname(file)}`), { code: 'ENOENT' });
   const db = new Database(file, { timeout: opts.busyMs ?? 15000 });
   try {
     db.pragma('user_version', { simple: true });

@@ -47,6 +47,8 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       CREATE INDEX tasks_name ON tasks(name);
       CREATE INDEX history_taskid ON history(taskid);
       CREATE INDEX history_taskname ON history(taskname);
+      -- The copy above left a sequence row for the renamed table; replace it with one above every id seen.
+      DELETE FROM sqlite_sequence WHERE name = 'tasks';
       INSERT INTO sqlite_sequence (name, seq)
         SELECT 'tasks', MAX(COALESCE((SELECT MAX(id) FROM tasks), 0), COALESCE((SELECT MAX(taskid) FROM history), 0));`);
   },

@@ -1,0 +1,156 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { bin, run, tmpdir, tw } from './helpers';
+
+const newDb = () => path.join(tmpdir(), 'tw.db');
+const sha = (f: string) => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
+
+test('control --reserve prints the id alone, or {"taskid":N} with --json', async () => {
+  const t = tw(newDb());
+  const a = await t.control('--reserve');
+  assert.equal(a.code, 0);
+  assert.match(a.stdout, /^\d+\n$/);
+  const b = await t.json<{ taskid: number }>('--reserve', '--name', 'x');
+  assert.deepEqual(Object.keys(b), ['taskid']);
+  assert.equal(b.taskid, Number(a.stdout) + 1);
+});
+
+test('12 processes racing for --reserve --name X --unique: exactly one wins', async () => {
+  const t = tw(newDb());
+  const rs = await Promise.all(Array.from({ length: 12 }, () => t.control('--reserve', '--name', 'X', '--unique')));
+  const won = rs.filter((r) => r.code === 0);
+  const lost = rs.filter((r) => r.code === 1);
+  assert.equal(won.length, 1, rs.map((r) => `${r.code} ${r.stderr}`).join('\n'));
+  assert.equal(lost.length, 11);
+  for (const r of lost) assert.match(r.stderr, new RegExp(`held by live task ${won[0].stdout.trim()} \\(reserved\\)`));
+  const list = await t.json<Array<{ name: string }>>('--list');
+  assert.equal(list.filter((e) => e.name === 'X').length, 1);
+});
+
+test('control --list: "No tasks." when empty; --json has exactly the documented keys', async () => {
+  const t = tw(newDb());
+  const empty = await t.control('--list');
+  assert.deepEqual([empty.code, empty.stdout], [0, 'No tasks.\n']);
+  assert.deepEqual(await t.json('--list'), []);
+  await t.control('--reserve', '--name', 'n1', '--info1', 'a');
+  const [e] = await t.json<Array<Record<string, unknown>>>('--list');
+  assert.deepEqual(Object.keys(e), ['taskid', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'starttime', 'duration', 'feedback', 'timer', 'timeout', 'cpu', 'memory']);
+  assert.deepEqual([e.name, e.info1, e.status, e.feedback], ['n1', 'a', 'RESERVED', false]);
+  const table = await t.control('--list');
+  const header = table.stdout.split('\n')[1];
+  assert.deepEqual(header.split('│').map((s) => s.trim()).filter(Boolean),
+    ['taskid', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'starttime', 'duration(s)', 'feedback', 'timer(s)', 'timeout(s)', 'cpu%', 'memory']);
+  assert.match(table.stdout, /│ \d+\s+│ n1\s+│ a\s+│\s+│\s+│\s+│ RESERVED │/);
+});
+
+test('control --history: newest first, --limit, --name, and the JSON keys', async () => {
+  const t = tw(newDb());
+  for (const code of [0, 1, 2]) {
+    const r = await t.launch('--name', code === 2 ? 'two' : 'other', '--', 'sh', '-c', `exit ${code}`);
+    assert.equal(r.code, code);
+  }
+  const all = await t.json<Array<Record<string, unknown>>>('--history');
+  assert.deepEqual(all.map((h) => h.exitcode), [2, 1, 0]);
+  assert.deepEqual(Object.keys(all[0]), ['id', 'taskid', 'name', 'info1', 'info2', 'info3', 'command', 'pid', 'starttime', 'endtime', 'duration', 'outcome', 'exitcode', 'termsignal', 'termerror', 'feedback']);
+  assert.deepEqual(all[0].command, ['sh', '-c', 'exit 2']);
+  assert.equal(typeof all[0].starttime, 'number');
+  assert.ok((all[0].endtime as number) >= (all[0].starttime as number));
+  assert.deepEqual(all[0].feedback, {});
+  assert.equal((await t.json<unknown[]>('--history', '--limit', '2')).length, 2);
+  const two = await t.json<Array<{ name: string }>>('--history', '--name', 'two');
+  assert.deepEqual(two.map((h) => h.name), ['two']);
+  const table = await t.control('--history');
+  assert.match(table.stdout, /│ exited\s+│ 2\s+│/);
+});
+
+test('control --clear says how many rows went; --initialize refuses while tasks are live', async () => {
+  const t = tw(newDb());
+  await t.launch('--', 'true');
+  await t.launch('--', 'true');
+  const c = await t.control('--clear');
+  assert.deepEqual([c.code, c.stdout], [0, 'Cleared 2 history rows.\n']);
+  const id = Number((await t.control('--reserve')).stdout);
+  const refused = await t.control('--initialize');
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /has 1 live task; refusing to initialize \(add --force/);
+  const forced = await t.control('--initialize', '--force');
+  assert.equal(forced.code, 0);
+  assert.equal((await t.control('--list')).stdout, 'No tasks.\n');
+  assert.ok(Number((await t.control('--reserve')).stdout) > id, 'ids continue after --initialize');
+});
+
+test('control --feedback: from history for an ended task; sentences for unknown and reserved ids', async () => {
+  const dir = tmpdir();
+  const t = tw(path.join(dir, 'tw.db'));
+  const r = await t.launch('--feedpath', dir, '--', 'sh', '-c', 'printf "[a]1\\n[b]two\\n" > "$TASKWATCH_FEEDBACK"');
+  assert.equal(r.code, 0);
+  const id = Number(/taskid (\d+)/.exec(r.stderr)![1]);
+  assert.deepEqual(await t.json('--feedback', String(id)), { a: '1', b: 'two' });
+  const unknown = await t.control('--feedback', '999');
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /^control: there is no task 999 in .*tw\.db; no feedback to show\n$/);
+  const res = (await t.control('--reserve')).stdout.trim();
+  const reserved = await t.control('--feedback', res);
+  assert.equal(reserved.code, 1);
+  assert.match(reserved.stderr, /reserved and has not started/);
+});
+
+test('control --update sweeps lapsed reservations', async () => {
+  const t = tw(newDb());
+  await t.control('--reserve', '--ttl', '0.2');
+  await t.control('--reserve', '--ttl', '0.2');
+  await new Promise((r) => setTimeout(r, 300)); // the TTL itself is the thing under test
+  assert.equal((await t.control('--list')).stdout, 'No tasks.\n');
+  const u = await t.control('--update');
+  assert.deepEqual([u.code, u.stdout], [0, 'swept 2 expired reservations\n']);
+});
+
+test('bad input: one sentence, a documented exit code, no stack trace, the file untouched', async () => {
+  const dir = tmpdir();
+  const text = path.join(dir, 'notes.txt');
+  fs.writeFileSync(text, 'these are my notes, not a database\n'.repeat(50));
+  const before = sha(text);
+  const cases: Array<[string[], number, RegExp]> = [
+    [['--db', text, '--list'], 3, /is not a taskwatch database \(it is not an SQLite file\)/],
+    [['--db', text, '--reserve'], 3, /is not a taskwatch database/],
+    [['--db', dir, '--list'], 3, /is a directory, not a database file/],
+    [['--db', '/proc/nope/tw.db', '--list'], 3, /cannot create \/proc\/nope\/tw\.db: its directory does not exist/],
+    [['--db', '/proc/tw.db', '--list'], 3, /cannot open \/proc\/tw\.db: check that its directory exists and is writable/],
+    [['--db', path.join(dir, 'ok.db'), '--kill', 'abc'], 2, /--kill needs a task id, a positive whole number; got 'abc'/],
+    [['--db', path.join(dir, 'ok.db'), '--feedback', '-3'], 2, /--feedback needs a task id/],
+    [['--db', path.join(dir, 'ok.db'), '--kill', '42'], 1, /there is no task 42 .*nothing to kill/],
+    [['--db', path.join(dir, 'ok.db'), '--killall', 'ghost'], 1, /no running task is named 'ghost'/],
+    [['--db', path.join(dir, 'ok.db'), '--frobnicate'], 2, /Unknown argument: frobnicate/],
+    [['--db', path.join(dir, 'ok.db')], 2, /nothing to do: give one of/],
+    [['--db', path.join(dir, 'ok.db'), '--list', '--history'], 2, /one command at a time/],
+    [['--db', path.join(dir, 'ok.db'), '--reserve', '--unique'], 2, /--unique needs a --name/],
+  ];
+  for (const [args, code, msg] of cases) {
+    const r = await run(process.execPath, [bin('control'), ...args]);
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, msg);
+    assert.equal(r.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+  assert.equal(sha(text), before, 'the non-database file is untouched');
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('notes')), ['notes.txt'], 'no -wal or -shm beside it');
+});
+
+test('parse prints the JSON object on one line; a missing file is a sentence and exit 1', async () => {
+  const dir = tmpdir();
+  const file = path.join(dir, 'fb.log');
+  fs.writeFileSync(file, '[progress]100\n[name]a "quoted" value\n');
+  const r = await run(process.execPath, [bin('parse'), '--feedback', file]);
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout, '{"progress":"100","name":"a \\"quoted\\" value"}\n');
+  assert.deepEqual(JSON.parse(r.stdout), { progress: '100', name: 'a "quoted" value' });
+  const miss = await run(process.execPath, [bin('parse'), '--feedback', path.join(dir, 'nope')]);
+  assert.equal(miss.code, 1);
+  assert.match(miss.stderr, /^parse: no such file: .*nope\n$/);
+  const dirArg = await run(process.execPath, [bin('parse'), '--feedback', dir]);
+  assert.equal(dirArg.code, 1);
+  assert.match(dirArg.stderr, /^parse: cannot read .*: EISDIR/);
+});

@@ -1,0 +1,78 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const FIXTURES = path.join(ROOT, 'tests', 'fixtures');
+export const bin = (name: string) => path.join(ROOT, 'dist', 'bin', `${name}.js`);
+export const fixture = (name: string) => path.join(FIXTURES, name);
+
+export interface Ran {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A scratch directory, removed when the process exits. */
+export function tmpdir(prefix = 'tw-'): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  process.on('exit', () => fs.rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+export function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess & { result: Promise<Ran> } {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const result = new Promise<Ran>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return Object.assign(child, { result });
+}
+
+export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
+  return start(cmd, args, env).result;
+}
+
+/** Runs one of our bins against a registry file. */
+export function tw(db: string) {
+  const env = { TASKWATCH_DB: db };
+  return {
+    env,
+    control: (...args: string[]) => run(process.execPath, [bin('control'), ...args], env),
+    launch: (...args: string[]) => run(process.execPath, [bin('launch'), ...args], env),
+    startLaunch: (...args: string[]) => start(process.execPath, [bin('launch'), ...args], env),
+    async json<T = unknown>(...args: string[]): Promise<T> {
+      const r = await run(process.execPath, [bin('control'), ...args, '--json'], env);
+      if (r.code !== 0) throw new Error(`control ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+      return JSON.parse(r.stdout) as T;
+    },
+  };
+}
+
+/** Polls `cond` until it returns a truthy value, or fails after `ms`. Never a bare sleep. */
+export async function waitFor<T>(cond: () => T | Promise<T>, ms = 5000, what = 'condition'): Promise<NonNullable<T>> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await cond();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function alive(pid: number): boolean {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return st.slice(st.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}

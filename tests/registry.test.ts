@@ -1,0 +1,109 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import { openRegistry } from '../src/db/registry';
+import { SCHEMA_VERSION, version } from '../src/db/schema';
+import { resolveDbPath } from '../src/db/location';
+import { FIXTURES, tmpdir } from './helpers';
+
+const fresh = () => openRegistry(path.join(tmpdir(), 'r.db'));
+const launchFields = { command: ['true'], timeout: null, grace: 10, launcherPid: process.pid, launcherStart: 1 };
+
+test('schema: a new file is created at the latest version, in WAL mode', () => {
+  const reg = fresh();
+  assert.equal(version(reg.db), SCHEMA_VERSION);
+  assert.equal(reg.db.pragma('journal_mode', { simple: true }), 'wal');
+  const cols = (reg.db.prepare('PRAGMA table_info(tasks)').all() as Array<{ name: string }>).map((c) => c.name);
+  for (const c of ['id', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'feedback', 'reservetime', 'starttime', 'duration', 'lastupdate', 'timeout', 'launcher_pid', 'launcher_start', 'pid_start', 'command', 'feedpath', 'grace']) {
+    assert.ok(cols.includes(c), `tasks.${c}`);
+  }
+  const hist = (reg.db.prepare('PRAGMA table_info(history)').all() as Array<{ name: string }>).map((c) => c.name);
+  for (const c of ['taskid', 'taskname', 'info1', 'info2', 'info3', 'termsignal', 'termerror', 'starttime', 'endtime', 'duration', 'feedback', 'command', 'pid', 'exitcode', 'outcome']) {
+    assert.ok(hist.includes(c), `history.${c}`);
+  }
+  reg.close();
+});
+
+test('schema: the first-schema fixture opens, migrates, and keeps its rows', () => {
+  const file = path.join(tmpdir(), 'old.db');
+  fs.copyFileSync(path.join(FIXTURES, 'registry-v1.sqlite'), file);
+  const before = new Database(file);
+  assert.equal(version(before), 1);
+  before.close();
+  const reg = openRegistry(file);
+  assert.equal(version(reg.db), SCHEMA_VERSION);
+  assert.equal(reg.task(3)?.status, 'RESERVED');
+  assert.equal(reg.task(3)?.name, 'Runner');
+  assert.equal(reg.task(5)?.status, 'RUNNING');
+  const hist = reg.history({ limit: 10 });
+  assert.deepEqual(hist.map((h) => h.taskid), [7, 1, 1]);
+  // The original reused ids (task 1 twice, and 7 from before); ours continues above every id seen.
+  const r = reg.reserve({ name: 'new' });
+  assert.ok(r.ok && r.id === 8, `got ${JSON.stringify(r)}`);
+  reg.close();
+});
+
+test('ids are never reused: not after archive, not after clearing history, not after recreate', () => {
+  const reg = fresh();
+  const a = reg.startNew(launchFields, null);
+  reg.archive(a, { outcome: 'exited', exitcode: 0, termsignal: null, termerror: null, feedback: null });
+  const b = reg.reserve({});
+  assert.ok(b.ok);
+  const bId = b.ok ? b.id : 0;
+  reg.db.prepare('DELETE FROM tasks').run();
+  reg.clearHistory();
+  const c = reg.reserve({});
+  assert.ok(c.ok && c.id > bId);
+  reg.recreate();
+  const d = reg.reserve({});
+  assert.ok(d.ok && c.ok && d.id > c.id, `after recreate: ${JSON.stringify(d)}`);
+  reg.close();
+});
+
+test('reservations expire after their TTL and are swept on the next write', () => {
+  const reg = fresh();
+  const t0 = 1_000_000;
+  const r = reg.reserve({ name: 'x', unique: true, ttlSec: 10 }, t0);
+  assert.ok(r.ok);
+  assert.equal(reg.liveTasks(t0 + 5).length, 1);
+  assert.equal(reg.liveTasks(t0 + 11).length, 0, 'a lapsed reservation is not listed');
+  // Still in the table until a write sweeps it; then the unique name is free again.
+  assert.equal(reg.liveCount(), 1);
+  const again = reg.reserve({ name: 'x', unique: true }, t0 + 11);
+  assert.ok(again.ok);
+  assert.equal(reg.liveCount(), 1);
+  // An expired reservation cannot be claimed.
+  const r2 = reg.reserve({ ttlSec: 1 }, t0);
+  assert.ok(r2.ok);
+  assert.equal(reg.claim(r2.ok ? r2.id : 0, { ...launchFields, feedpath: null }, t0 + 2), 'unknown');
+  reg.close();
+});
+
+test('unique: a live name is refused, with the holder', () => {
+  const reg = fresh();
+  const a = reg.reserve({ name: 'job', unique: true });
+  const b = reg.reserve({ name: 'job', unique: true });
+  assert.ok(a.ok);
+  assert.ok(!b.ok && b.holder.id === (a.ok ? a.id : -1));
+  assert.ok(reg.reserve({ name: 'job' }).ok, 'without --unique the name may repeat');
+  reg.close();
+});
+
+test('claim: only a RESERVED task, only once', () => {
+  const reg = fresh();
+  const r = reg.reserve({});
+  const id = r.ok ? r.id : 0;
+  assert.equal(reg.claim(id, { ...launchFields, feedpath: null }), 'claimed');
+  assert.equal(reg.claim(id, { ...launchFields, feedpath: null }), 'taken');
+  assert.equal(reg.claim(9999, { ...launchFields, feedpath: null }), 'unknown');
+  reg.close();
+});
+
+test('location: --db, then $TASKWATCH_DB, then $XDG_STATE_HOME, then ~/.local/state', () => {
+  assert.equal(resolveDbPath('/a/b.db', { TASKWATCH_DB: '/c.db' }).file, '/a/b.db');
+  assert.equal(resolveDbPath(undefined, { TASKWATCH_DB: '/c.db' }).file, '/c.db');
+  assert.equal(resolveDbPath(undefined, { XDG_STATE_HOME: '/st' }).file, '/st/taskwatch/taskwatch.db');
+  assert.equal(resolveDbPath(undefined, { HOME: '/home/u' }).file, '/home/u/.local/state/taskwatch/taskwatch.db');
+});
