@@ -22,14 +22,16 @@ export function tmpdir(prefix = 'tw-'): string {
   return d;
 }
 
-export function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess & { result: Promise<Ran> } {
+/** `result` waits for stdout/stderr to close too; `exited` only for the process (its heirs may hold the pipes). */
+export function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess & { result: Promise<Ran>; exited: Promise<number | null> } {
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));
   child.stderr!.on('data', (d) => (stderr += d));
   const result = new Promise<Ran>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return Object.assign(child, { result });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return Object.assign(child, { result, exited });
 }
 
 export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
