@@ -1,14 +1,7 @@
 import Table from 'cli-table3';
 import type { ListEntry } from './list';
 import type { HistoryEntry } from './history';
-
-/** Local date-time, seconds precision, as the seed prints them. */
-export function localTime(epochSec: number | null): string {
-  if (epochSec == null) return '';
-  const d = new Date(epochSec * 1000);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-}
+import { localTime } from '../time';
 
 const secs = (v: number | null) => (v == null ? '' : v.toFixed(1));
 const str = (v: unknown) => (v == null ? '' : String(v));

@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { runMain } from '../src/cli/run';
+import { ExitError, EXIT, describeDbError } from '../src/errors';
+import { openTaskDb, TaskDb } from '../src/demo/taskdb';
+import { Controller } from '../src/demo/controller';
+import { makeLogger } from '../src/demo/heartbeat';
+
+async function main(): Promise<number> {
+  const a = yargs(hideBin(process.argv))
+    .scriptName('task-controller')
+    .usage('$0 [-v] -p PORT -d DB [--host 127.0.0.1] [--interval SEC] [--margin SEC] [--feedback FILE]')
+    .option('verbose', { alias: 'v', type: 'boolean', describe: 'log to stderr instead of a log file' })
+    .option('port', { alias: 'p', type: 'number', demandOption: true, describe: 'TCP port to listen on (0: any free port)' })
+    .option('db', { alias: 'd', type: 'string', demandOption: true, describe: 'the task database (must exist)' })
+    .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })
+    .option('interval', { type: 'number', default: 10, describe: 'seconds between reloads and slacker checks' })
+    .option('margin', { type: 'number', default: 10, describe: 'seconds past its sleep time before a task is taken back' })
+    .option('feedback', { type: 'string', describe: 'feedback file (default $TASKWATCH_FEEDBACK)' })
+    .option('log', { type: 'string', describe: 'log file when not -v' })
+    .option('debug', { type: 'boolean' })
+    .strict()
+    .version(false)
+    .fail((msg, err) => {
+      throw new ExitError(msg || err?.message || 'bad arguments', EXIT.usage);
+    })
+    .parseSync();
+  if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new ExitError(`-p needs a TCP port number, got ${a.port}`, EXIT.usage);
+  if (!(a.interval > 0)) throw new ExitError(`--interval needs a number of seconds above 0, got ${a.interval}`, EXIT.usage);
+  if (!fs.existsSync(a.db)) throw new ExitError(`the task database ${a.db} does not exist; create it with task-admin create -f ${a.db}`, EXIT.refused);
+  let db: TaskDb;
+  try {
+    db = new TaskDb(openTaskDb(a.db, false));
+  } catch (err) {
+    throw describeDbError(err, a.db, EXIT.refused);
+  }
+  const log = makeLogger('task-controller', a.verbose === true, a.log ?? path.join(os.tmpdir(), `task-controller-${process.pid}.log`));
+  const c = new Controller(
+    { host: a.host, port: a.port, dbFile: path.resolve(a.db), intervalSec: a.interval, marginSec: a.margin, feedback: a.feedback ?? process.env.TASKWATCH_FEEDBACK, log },
+    db,
+  );
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      log(`received ${sig}; stopping (workers keep their tasks and retry)`);
+      void c.stop();
+    });
+  }
+  try {
+    const code = await c.run();
+    if (code === 1) process.stderr.write(`task-controller: the task database ${a.db} was removed or replaced; told the workers to exit\n`);
+    return code;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') throw new ExitError(`port ${a.port} on ${a.host} is already in use`, EXIT.refused);
+    if (e.code === 'EACCES') throw new ExitError(`not allowed to listen on ${a.host}:${a.port}`, EXIT.refused);
+    throw err;
+  }
+}
+
+runMain('task-controller', main);

@@ -1,0 +1,105 @@
+// The epoll_demo wire format, byte for byte. Every frame is a u32 little-endian total length that
+// counts its own 4 bytes, then the body:
+//   worker -> controller: worker_id NUL task_name NUL u32le time_left
+//   controller -> worker: task_name NUL u32le sleep_time      ("", 0) means: exit
+// Strings are at most 31 bytes (the original's char[32]).
+
+export const MAX_NAME_BYTES = 31;
+/** The largest frame either side may send: 4 + (31 + 1) * 2 + 4. Anything longer is an attack or a bug. */
+export const MAX_FRAME = 4 + (MAX_NAME_BYTES + 1) * 2 + 4;
+
+export interface WorkerReport {
+  workerId: string;
+  taskName: string;
+  timeLeft: number;
+}
+
+export interface Assignment {
+  taskName: string;
+  sleepTime: number;
+}
+
+export class FrameError extends Error {}
+
+function cstring(s: string, what: string): Buffer {
+  const b = Buffer.from(s, 'utf8');
+  if (b.length > MAX_NAME_BYTES) throw new FrameError(`${what} is ${b.length} bytes; at most ${MAX_NAME_BYTES}`);
+  if (b.includes(0)) throw new FrameError(`${what} contains a NUL byte`);
+  return b;
+}
+
+function frame(parts: Buffer[], u32: number): Buffer {
+  if (!Number.isInteger(u32) || u32 < 0 || u32 > 0xffffffff) throw new FrameError(`${u32} does not fit in a u32`);
+  const bodyLen = parts.reduce((n, p) => n + p.length + 1, 0) + 4;
+  const out = Buffer.alloc(4 + bodyLen);
+  out.writeUInt32LE(4 + bodyLen, 0);
+  let o = 4;
+  for (const p of parts) {
+    p.copy(out, o);
+    o += p.length + 1; // the NUL is already there: Buffer.alloc zero-fills
+  }
+  out.writeUInt32LE(u32, o);
+  return out;
+}
+
+export function encodeReport(r: WorkerReport): Buffer {
+  return frame([cstring(r.workerId, 'worker id'), cstring(r.taskName, 'task name')], r.timeLeft);
+}
+
+export function encodeAssignment(a: Assignment): Buffer {
+  return frame([cstring(a.taskName, 'task name')], a.sleepTime);
+}
+
+/** Reads `count` NUL-terminated strings then exactly one u32; anything else is malformed. */
+function decodeBody(body: Buffer, count: number): { strings: string[]; u32: number } {
+  const strings: string[] = [];
+  let o = 0;
+  for (let i = 0; i < count; i++) {
+    const nul = body.indexOf(0, o);
+    if (nul < 0 || nul - o > MAX_NAME_BYTES) throw new FrameError('a string is unterminated or longer than 31 bytes');
+    strings.push(body.toString('utf8', o, nul));
+    o = nul + 1;
+  }
+  if (body.length - o !== 4) throw new FrameError(`expected 4 bytes after the strings, found ${body.length - o}`);
+  return { strings, u32: body.readUInt32LE(o) };
+}
+
+export function decodeReport(body: Buffer): WorkerReport {
+  const { strings, u32 } = decodeBody(body, 2);
+  if (strings[0] === '') throw new FrameError('the worker id is empty');
+  return { workerId: strings[0], taskName: strings[1], timeLeft: u32 };
+}
+
+export function decodeAssignment(body: Buffer): Assignment {
+  const { strings, u32 } = decodeBody(body, 1);
+  return { taskName: strings[0], sleepTime: u32 };
+}
+
+/**
+ * Reassembles frames from a TCP stream: a frame may be split across reads, and one read may hold
+ * several. Never holds more than one frame's worth of bytes; a length outside [minBody+4, MAX_FRAME]
+ * throws at once, before the rest arrives.
+ */
+export class FrameReader {
+  private buf: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly minFrame: number) {}
+
+  push(chunk: Buffer): Buffer[] {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    const bodies: Buffer[] = [];
+    while (this.buf.length >= 4) {
+      const len = this.buf.readUInt32LE(0);
+      if (len < this.minFrame || len > MAX_FRAME) throw new FrameError(`frame length ${len} is outside ${this.minFrame}..${MAX_FRAME}`);
+      if (this.buf.length < len) break;
+      bodies.push(this.buf.subarray(4, len));
+      this.buf = this.buf.subarray(len);
+    }
+    if (this.buf.length > 0) this.buf = Buffer.from(this.buf); // do not pin a large chunk for a few bytes
+    return bodies;
+  }
+}
+
+/** Smallest valid frames: a one-byte worker id with an empty task name; an empty task name. */
+export const MIN_REPORT_FRAME = 4 + 2 + 1 + 4;
+export const MIN_ASSIGNMENT_FRAME = 4 + 1 + 4;

@@ -1,0 +1,127 @@
+import * as fs from 'node:fs';
+import Database from 'better-sqlite3';
+
+// The original's table, kept as is so that its programs and ours share a database.
+export const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS demo_task (task_name TEXT PRIMARY KEY, sleep_time INTEGER, state INTEGER,
+  worker TEXT, assign_time INTEGER, complete_time INTEGER)`;
+
+export const TaskState = { Created: 0, Running: 1, Killed: 2, Success: 3 } as const;
+export type TaskState = (typeof TaskState)[keyof typeof TaskState];
+export const STATE_NAMES: Record<number, string> = { 0: 'TaskCreated', 1: 'TaskRunning', 2: 'TaskKilled', 3: 'TaskSuccess' };
+
+export interface TaskRecord {
+  task_name: string;
+  sleep_time: number;
+  state: TaskState;
+  worker: string | null;
+  assign_time: number | null;
+  complete_time: number | null;
+}
+
+export const unixNow = (): number => Math.floor(Date.now() / 1000);
+
+export function openTaskDb(file: string, create: boolean): Database.Database {
+  const db = new Database(file, { fileMustExist: !create, timeout: 10000 });
+  try {
+    if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    if (create) db.exec(CREATE_TABLE);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+/** Identity of the file behind a path, to notice removal or replacement under an open handle. */
+export function fileIdentity(file: string): string | null {
+  try {
+    const st = fs.statSync(file);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
+  }
+}
+
+type Op = () => void;
+
+/**
+ * The controller's view of the table. Writes are queued and committed together once per turn of the
+ * event loop: one transaction for every message that turn handled, instead of one per message.
+ * A crash can lose at most that turn's writes, which the workers' reports on reconnecting restore.
+ */
+export class TaskDb {
+  private readonly stmts;
+  private pending: Op[] = [];
+  private scheduled = false;
+
+  /** Where a failed background commit is reported (the writes stay queued for the next flush). */
+  onError: (err: Error) => void = (err) => {
+    throw err;
+  };
+
+  constructor(readonly db: Database.Database) {
+    db.exec(CREATE_TABLE);
+    this.stmts = {
+      unfinished: db.prepare(`SELECT * FROM demo_task WHERE state != ${TaskState.Success}`),
+      get: db.prepare(`SELECT * FROM demo_task WHERE task_name = ?`),
+      assign: db.prepare(`UPDATE demo_task SET state = ${TaskState.Running}, worker = ?, assign_time = ? WHERE task_name = ?`),
+      complete: db.prepare(`UPDATE demo_task SET state = ${TaskState.Success}, worker = ?, complete_time = ? WHERE task_name = ?`),
+      kill: db.prepare(`UPDATE demo_task SET state = ${TaskState.Killed} WHERE task_name = ? AND state = ${TaskState.Running}`),
+      counts: db.prepare(`SELECT state, COUNT(*) AS n FROM demo_task GROUP BY state`),
+    };
+  }
+
+  unfinished(): TaskRecord[] {
+    return this.stmts.unfinished.all() as TaskRecord[];
+  }
+
+  get(name: string): TaskRecord | undefined {
+    return this.stmts.get.get(name) as TaskRecord | undefined;
+  }
+
+  counts(): Record<number, number> {
+    const out: Record<number, number> = { 0: 0, 1: 0, 2: 0, 3: 0 };
+    for (const r of this.stmts.counts.all() as Array<{ state: number; n: number }>) out[r.state] = r.n;
+    return out;
+  }
+
+  assign(name: string, worker: string, at: number): void {
+    this.queue(() => this.stmts.assign.run(worker, at, name));
+  }
+
+  complete(name: string, worker: string, at: number): void {
+    this.queue(() => this.stmts.complete.run(worker, at, name));
+  }
+
+  kill(name: string): void {
+    this.queue(() => this.stmts.kill.run(name));
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.pending.length === 0) return;
+    const ops = this.pending;
+    this.db.transaction(() => ops.forEach((op) => op()))();
+    this.pending = []; // only after the commit: a failed one keeps its writes for the next try
+  }
+
+  close(): void {
+    this.flush();
+    this.db.close();
+  }
+
+  private queue(op: Op): void {
+    this.pending.push(op);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        try {
+          this.flush();
+        } catch (err) {
+          this.onError(err as Error);
+        }
+      });
+    }
+  }
+}

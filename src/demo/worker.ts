@@ -1,0 +1,124 @@
+import * as net from 'node:net';
+import { decodeAssignment, encodeReport, FrameReader, MIN_ASSIGNMENT_FRAME } from './frame';
+import { FeedbackWriter } from './heartbeat';
+
+export interface WorkerOptions {
+  host: string;
+  port: number;
+  workerId: string;
+  slacker: boolean;
+  slackSec: number;
+  feedback?: string;
+  log: (msg: string) => void;
+  retryMs?: number;
+}
+
+interface Current {
+  name: string;
+  endAt: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * A task worker of epoll_demo. It keeps its own clock for the task in hand, so a controller that
+ * goes away and comes back does not disturb its timing: it reconnects every second and reports
+ * (id, task, seconds left), or (id, task, 0) if it finished while the controller was away.
+ */
+export class Worker {
+  private current: Current | null = null;
+  private socket: net.Socket | undefined;
+  private connected = false;
+  private exiting = false;
+  private done = 0;
+  private retry: NodeJS.Timeout | undefined;
+  private resolveRun: (code: number) => void = () => {};
+  private readonly feedback: FeedbackWriter;
+
+  constructor(private readonly o: WorkerOptions) {
+    this.feedback = new FeedbackWriter(o.feedback, () => ({
+      role: 'worker',
+      worker_id: o.workerId,
+      current_task: this.current?.name ?? '',
+      time_left: this.timeLeft(),
+      tasks_done: this.done,
+      connected: this.connected ? 'yes' : 'no',
+    }));
+  }
+
+  run(): Promise<number> {
+    return new Promise((resolve) => {
+      this.resolveRun = resolve;
+      this.feedback.start();
+      this.connect();
+    });
+  }
+
+  private timeLeft(): number {
+    return this.current ? Math.max(0, Math.ceil((this.current.endAt - Date.now()) / 1000)) : 0;
+  }
+
+  private connect(): void {
+    if (this.exiting) return;
+    const socket = net.connect({ host: this.o.host, port: this.o.port });
+    this.socket = socket;
+    const reader = new FrameReader(MIN_ASSIGNMENT_FRAME);
+    socket.setNoDelay(true);
+    socket.on('connect', () => {
+      this.connected = true;
+      const left = this.timeLeft();
+      this.o.log(`connected to ${this.o.host}:${this.o.port}; reporting '${this.current?.name ?? ''}' with ${left} s left`);
+      this.send(this.current?.name ?? '', left);
+      if (this.current && left === 0 && this.current.timer === undefined) this.current = null; // finished while away: now reported
+    });
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const body of reader.push(chunk)) this.onAssignment(decodeAssignment(body));
+      } catch (err) {
+        this.o.log(`bad frame from the controller: ${(err as Error).message}; reconnecting`);
+        socket.destroy();
+      }
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ECONNREFUSED') this.o.log(`connection: ${err.message}`);
+    });
+    socket.on('close', () => {
+      if (this.socket !== socket) return;
+      this.connected = false;
+      if (!this.exiting) this.retry = setTimeout(() => this.connect(), this.o.retryMs ?? 1000);
+    });
+  }
+
+  private send(taskName: string, timeLeft: number): void {
+    this.socket?.write(encodeReport({ workerId: this.o.workerId, taskName, timeLeft }));
+  }
+
+  private onAssignment(a: { taskName: string; sleepTime: number }): void {
+    if (a.taskName === '') return this.exit();
+    if (this.current?.timer) clearTimeout(this.current.timer);
+    const ms = (a.sleepTime + (this.o.slacker ? this.o.slackSec : 0)) * 1000;
+    this.o.log(`task ${a.taskName}: sleeping ${ms / 1000} s${this.o.slacker ? ' (slacker)' : ''}`);
+    const cur: Current = { name: a.taskName, endAt: Date.now() + ms, timer: undefined };
+    cur.timer = setTimeout(() => this.finishTask(cur), ms);
+    this.current = cur;
+  }
+
+  private finishTask(cur: Current): void {
+    cur.timer = undefined;
+    this.done++;
+    this.o.log(`task ${cur.name}: done`);
+    if (this.connected) {
+      this.send(cur.name, 0);
+      this.current = null;
+    } // else: reported as (id, task, 0) on reconnecting
+  }
+
+  private exit(): void {
+    this.o.log('told to exit');
+    this.exiting = true;
+    clearTimeout(this.retry);
+    if (this.current?.timer) clearTimeout(this.current.timer);
+    this.feedback.stop();
+    this.socket?.end();
+    this.resolveRun(0);
+  }
+}
