@@ -55,13 +55,15 @@ export function tw(db: string) {
 }
 
 /** Polls `cond` until it returns a truthy value, or fails after `ms`. Never a bare sleep. */
-export async function waitFor<T>(cond: () => T | Promise<T>, ms = 5000, what = 'condition'): Promise<NonNullable<T>> {
+type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
+
+export async function waitFor<T>(cond: () => T | Promise<T>, ms = 5000, what = 'condition'): Promise<Truthy<T>> {
   const deadline = Date.now() + ms;
   let last: unknown;
   for (;;) {
     try {
       const v = await cond();
-      if (v) return v as NonNullable<T>;
+      if (v) return v as Truthy<T>;
     } catch (err) {
       last = err;
     }

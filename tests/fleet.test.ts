@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { bin, run, tmpdir, tw, waitFor } from './helpers';
+import { addTasks, tasks } from './demo-helpers';
+import { TaskState } from '../src/demo/taskdb';
+
+interface Live {
+  taskid: number;
+  name: string;
+  pid: number | null;
+  status: string;
+}
+
+test('the fleet under launch: a SIGSTOPped worker goes SILENT, STALLED, is killed by its launcher, and its task is finished by another', async () => {
+  const dir = tmpdir();
+  const t = tw(path.join(dir, 'tw.db'));
+  const taskDb = path.join(dir, 'tasks.db');
+  addTasks(taskDb, [['task_a', 3], ['task_b', 1], ['task_c', 1]]);
+  const watched = (name: string, timeout: string, cmd: string, ...args: string[]) =>
+    t.startLaunch('--name', name, '--feedpath', dir, '--timeout', timeout, '--grace', '1', '--', process.execPath, bin(cmd), '-v', ...args);
+
+  const ctl = watched('ctl', '3', 'task-controller', '-p', '0', '-d', taskDb, '--interval', '0.5', '--margin', '5');
+  let ctlErr = '';
+  ctl.stderr!.on('data', (d) => (ctlErr += d));
+  const port = Number((await waitFor(() => /listening on 127\.0\.0\.1:(\d+)/.exec(ctlErr), 8000, 'the controller'))[1]);
+  const ctlId = Number(/taskid (\d+)/.exec(ctlErr)![1]);
+
+  const a = watched('worker-a', '1.2', 'task-worker', '-p', String(port), '-w', 'a');
+  await waitFor(() => tasks(taskDb).find((r) => r.task_name === 'task_a')?.worker === 'a', 5000, 'task_a on worker a');
+  const b = watched('worker-b', '3', 'task-worker', '-p', String(port), '-w', 'b');
+
+  // Anyone can follow the fleet: the controller's and workers' feedback is live.
+  const fb = await waitFor(async () => {
+    const f = await t.json<Record<string, string>>('--feedback', String(ctlId));
+    return f.workers_connected === '2' && f;
+  }, 5000, 'two workers in the controller feedback');
+  assert.deepEqual(Object.keys(fb).sort(), ['port', 'role', 'tasks_created', 'tasks_done', 'tasks_killed', 'tasks_running', 'tasks_total', 'workers_connected']);
+  assert.equal(fb.port, String(port));
+  const aRow = (await t.json<Live[]>('--list')).find((r) => r.name === 'worker-a')!;
+  const aFb = await t.json<Record<string, string>>('--feedback', String(aRow.taskid));
+  assert.deepEqual([aFb.worker_id, aFb.current_task, aFb.connected], ['a', 'task_a', 'yes']);
+  assert.ok(Number(aFb.time_left) > 0);
+
+  process.kill(aRow.pid!, 'SIGSTOP');
+  const seen: string[] = [];
+  await waitFor(async () => {
+    const row = (await t.json<Live[]>('--list')).find((r) => r.taskid === aRow.taskid);
+    if (row && seen[seen.length - 1] !== row.status) seen.push(row.status);
+    return !row;
+  }, 8000, 'worker a to be killed');
+  assert.deepEqual(seen.filter((s) => s !== 'RUNNING'), ['SILENT', 'STALLED']);
+  assert.equal(await a.exited, 124);
+
+  assert.deepEqual(await Promise.all([b.exited, ctl.exited]), [0, 0]);
+  const rows = tasks(taskDb);
+  assert.ok(rows.every((r) => r.state === TaskState.Success), JSON.stringify(rows));
+  assert.equal(rows.find((r) => r.task_name === 'task_a')!.worker, 'b', 'the stalled worker\'s task was finished by the other');
+  const hist = await t.json<Array<{ name: string; outcome: string; feedback: Record<string, string> }>>('--history');
+  const byName = Object.fromEntries(hist.map((h) => [h.name, h]));
+  assert.equal(byName['worker-a'].outcome, 'timeout');
+  assert.equal(byName['worker-b'].outcome, 'exited');
+  assert.equal(byName.ctl.outcome, 'exited');
+  assert.equal(byName['worker-b'].feedback.tasks_done, '3');
+  assert.equal(byName.ctl.feedback.tasks_done, '3');
+});
+
+test('npm run demo (quick): the showcase finishes on its own, exits 0 and cleans up', async () => {
+  const r = await run(process.execPath, [bin('demo'), '--quick']);
+  assert.equal(r.code, 0, r.stdout.slice(-3000) + r.stderr);
+  assert.match(r.stdout, /worker-1 is SILENT\nworker-1 is STALLED\n/);
+  assert.match(r.stdout, /task \d+ killed and archived \(outcome killed\)/);
+  assert.match(r.stdout, /the controller exited 0/);
+  assert.match(r.stdout, /== all 12 tasks TaskSuccess/);
+  const dir = /task-admin check -f (\S+)\/tasks\.db/.exec(r.stdout)![1];
+  assert.equal(fs.existsSync(dir), false, 'the temporary directory is removed');
+  const bad = await run(process.execPath, [bin('demo'), '--bogus']);
+  assert.equal(bad.code, 2);
+});
