@@ -10,17 +10,24 @@ export function runMain(prog: string, main: () => Promise<number> | number, inte
   Promise.resolve()
     .then(main)
     .then(
-      (code) => process.exit(code),
+      (code) => exitAfterFlush(code),
       (err: unknown) => {
         if (err instanceof ExitError) {
           process.stderr.write(`${prog}: ${err.message}\n`);
           if (debug && err.cause instanceof Error) process.stderr.write(`${err.cause.stack}\n`);
-          process.exit(err.exitCode);
+          exitAfterFlush(err.exitCode);
+          return;
         }
         const e = err as Error;
         process.stderr.write(`${prog}: internal error: ${e?.message ?? String(err)}${debug ? '' : ' (run with --debug for details)'}\n`);
         if (debug) process.stderr.write(`${e?.stack}\n`);
-        process.exit(internalExit);
+        exitAfterFlush(internalExit);
       },
     );
+}
+
+/** stdout to a pipe is asynchronous in Node: exiting at once would cut a long table short. */
+function exitAfterFlush(code: number): void {
+  process.exitCode = code;
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }

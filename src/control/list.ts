@@ -42,19 +42,23 @@ export async function listTasks(reg: Registry): Promise<ListEntry[]> {
       memory: null,
     };
   });
-  await Promise.all(
-    entries
-      .filter((e) => e.pid != null && e.status !== 'RESERVED' && e.status !== 'LOST')
-      .map(async (e) => {
-        try {
-          const u = await pidusage(e.pid as number);
-          e.cpu = u.cpu;
-          e.memory = u.memory;
-        } catch {
-          /* exited between the query and the sample: leave it unknown */
-        }
-      }),
-  );
+  // One call for every pid: pidusage spawns getconf for each call made before its cache fills.
+  // Its first sample of a pid has no earlier one to compare with, so CPU is the average since the
+  // process started (ctime / elapsed), as ps reports it.
+  const sampled = entries.filter((e) => e.pid != null && e.status !== 'RESERVED' && e.status !== 'LOST');
+  if (sampled.length > 0) {
+    try {
+      const usage = (await pidusage(sampled.map((e) => e.pid as number))) as Record<string, pidusage.Status | undefined>;
+      for (const e of sampled) {
+        const u = usage[String(e.pid)];
+        if (!u) continue; // exited between the query and the sample: unknown
+        e.cpu = u.elapsed > 0 ? (u.ctime / u.elapsed) * 100 : 0;
+        e.memory = u.memory;
+      }
+    } catch {
+      /* sampling is a courtesy: the list stands without it */
+    }
+  }
   pidusage.clear();
   return entries;
 }

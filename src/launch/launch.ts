@@ -16,7 +16,8 @@ import type { LaunchOptions } from './args';
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
 export async function launch(o: LaunchOptions): Promise<number> {
-  const log = o.debug ? (m: string) => process.stderr.write(`launch: ${m}\n`) : () => {};
+  // Debug lines carry epoch ms, so a benchmark can time the archive against the child's exit.
+  const log = o.debug ? (m: string) => process.stderr.write(`launch: [${Date.now()}] ${m}\n`) : () => {};
   const feedDir = o.feedpath === undefined ? null : checkFeedDir(o.feedpath);
   const reg = openFor(o.db, EXIT_LAUNCH_FAILED);
   try {
@@ -138,6 +139,7 @@ async function watch(reg: Registry, id: number, feedFile: string | null, o: Laun
   const result = resultOfExit(code, signal, reason);
   log(`task ${id}: ${result.outcome}${result.termerror ? ` (${result.termerror})` : ''}`);
   const status = await archive(reg, id, feedFile, result, o.keepFeedback);
+  log(`task ${id}: archived`);
   if (terminating) await terminating; // grandchildren still get their SIGKILL after the grace
   for (const s of STOP_SIGNALS) process.off(s, onSignal);
   return status;

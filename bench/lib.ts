@@ -1,0 +1,72 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const bin = (name: string) => path.join(ROOT, 'dist', 'bin', `${name}.js`);
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface Done {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+  endedAt: number;
+}
+
+/** Runs a command to completion, timing it from spawn to exit with a monotonic clock. */
+export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Done> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', reject);
+    p.on('exit', (code) => {
+      const ms = performance.now() - t0;
+      const endedAt = Date.now();
+      p.on('close', () => resolve({ code, stdout, stderr, ms, endedAt }));
+    });
+  });
+}
+
+export function background(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess & { exited: Promise<number | null>; err: () => string } {
+  const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  p.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+  return Object.assign(p, { exited, err: () => err });
+}
+
+export async function until<T>(f: () => T | Promise<T>, ms: number, what: string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** CPU time of every thread of a process, in ns (schedstat, not the 10 ms ticks of /proc/PID/stat). */
+export function cpuNs(pid: number): number {
+  let total = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    total += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+  }
+  return total;
+}
+
+export function pssKb(pid: number): number {
+  const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}

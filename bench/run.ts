@@ -1,0 +1,226 @@
+// npm run bench: what one watched task costs, measured. Prints a table and writes bench/RESULTS.md.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import { background, bin, cpuNs, median, pssKb, ROOT, sleep, timed, until } from './lib';
+
+interface Figure {
+  name: string;
+  value: string;
+  target: string;
+  pass: boolean;
+  how: string;
+}
+
+const node = process.execPath;
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'taskwatch-bench-'));
+let dbN = 0;
+const newDb = () => path.join(scratch, `r${dbN++}.db`);
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+async function launchOverhead(runs: number): Promise<Figure> {
+  const db = newDb();
+  const env = { TASKWATCH_DB: db };
+  await timed(node, [bin('launch'), '--', 'true'], env); // creates the file; not counted
+  const l: number[] = [];
+  const n: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    n.push((await timed(node, ['-e', '0'])).ms);
+    const r = await timed(node, [bin('launch'), '--', 'true'], env);
+    if (r.code !== 0) throw new Error(`launch -- true exited ${r.code}: ${r.stderr}`);
+    l.push(r.ms);
+  }
+  const ratio = median(l.map((x, i) => x / n[i]));
+  return {
+    name: 'Launch overhead: `launch -- true` / `node -e 0`',
+    value: `${ratio.toFixed(2)}x (${ms(median(l))} vs ${ms(median(n))})`,
+    target: '<= 1.5x',
+    pass: ratio <= 1.5,
+    how: `median of ${runs} pairwise ratios, run alternately`,
+  };
+}
+
+async function exitToArchive(runs: number): Promise<Figure> {
+  const env = { TASKWATCH_DB: newDb() };
+  const lat: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    // The child prints the time (ns) just before it exits; launch --debug stamps the commit (ms).
+    const r = await timed(node, [bin('launch'), '--debug', '--', 'sh', '-c', 'date +%s%N'], env);
+    const exitNs = Number(r.stdout.trim());
+    const archived = Number(/\[(\d+)\] task \d+: archived/.exec(r.stderr)?.[1]);
+    lat.push(archived - exitNs / 1e6);
+  }
+  const m = median(lat);
+  return { name: 'Exit-to-archive latency', value: ms(m), target: '< 20 ms', pass: m < 20, how: `median of ${runs}: child's last timestamp to history commit` };
+}
+
+async function killPrecision(runs: number): Promise<Figure> {
+  const dir = fs.mkdtempSync(path.join(scratch, 'kp-'));
+  const env = { TASKWATCH_DB: newDb() };
+  const late: number[] = [];
+  const timeout = 0.5;
+  for (let i = 0; i < runs; i++) {
+    const r = await timed(node, [bin('launch'), '--feedpath', dir, '--keep-feedback', '--timeout', String(timeout), '--grace', '1', '--', 'sh', '-c', 'echo "[beat]1" >> "$TASKWATCH_FEEDBACK"; exec sleep 60'], env);
+    if (r.code !== 124) throw new Error(`expected 124, got ${r.code}: ${r.stderr}`);
+    const id = /taskid (\d+)/.exec(r.stderr)![1];
+    const mtime = fs.statSync(path.join(dir, `feedback_${id}.log`)).mtimeMs;
+    late.push(r.endedAt - (mtime + timeout * 1000));
+  }
+  const m = median(late);
+  return { name: 'Heartbeat kill precision (launch exit after the deadline)', value: ms(m), target: '<= 50 ms late', pass: m <= 50 && m >= 0, how: `median of ${runs}: one write, then a hang; --timeout ${timeout}` };
+}
+
+async function idleCpu(seconds: number, runs: number): Promise<Figure> {
+  const shares: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const dir = fs.mkdtempSync(path.join(scratch, 'cpu-'));
+    const l = background(node, [bin('launch'), '--feedpath', dir, '--timeout', '30', '--', 'sh', '-c', 'while :; do echo "[beat]x" >> "$TASKWATCH_FEEDBACK"; sleep 0.5; done'], { TASKWATCH_DB: newDb() });
+    await sleep(1500); // past start-up
+    const c0 = cpuNs(l.pid!);
+    const t0 = performance.now();
+    await sleep(seconds * 1000);
+    const share = (cpuNs(l.pid!) - c0) / 1e6 / (performance.now() - t0);
+    shares.push(share * 100);
+    l.kill('SIGTERM');
+    await l.exited;
+  }
+  const m = median(shares);
+  return { name: 'Idle CPU of a watching launcher (task heartbeats every 0.5 s)', value: `${m.toFixed(3)}% of a core`, target: '<= 0.05%', pass: m <= 0.05, how: `median of ${runs} windows of ${seconds} s, all threads, from /proc/PID/task/*/schedstat` };
+}
+
+async function memory(tasks: number): Promise<Figure> {
+  const dir = fs.mkdtempSync(path.join(scratch, 'mem-'));
+  const env = { TASKWATCH_DB: newDb() };
+  const ls = Array.from({ length: tasks }, () => background(node, [bin('launch'), '--feedpath', dir, '--timeout', '30', '--', 'sh', '-c', 'while :; do echo "[beat]x" >> "$TASKWATCH_FEEDBACK"; sleep 0.5; done'], env));
+  await until(async () => {
+    const r = await timed(node, [bin('control'), '--list', '--json'], env);
+    return (JSON.parse(r.stdout) as Array<{ pid: number | null }>).filter((e) => e.pid).length === tasks;
+  }, 20000, `${tasks} running tasks`);
+  await sleep(1500);
+  const samples: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    samples.push(ls.reduce((s, l) => s + pssKb(l.pid!), 0) / tasks);
+    await sleep(300);
+  }
+  ls.forEach((l) => l.kill('SIGTERM'));
+  await Promise.all(ls.map((l) => l.exited));
+  const mb = median(samples) / 1024;
+  return { name: `Memory per watched task (mean PSS of ${tasks} launchers)`, value: `${mb.toFixed(2)} MB`, target: '<= 9.9 MB', pass: mb <= 9.9, how: 'median of 5 samples of the mean Pss from /proc/PID/smaps_rollup' };
+}
+
+async function listAtScale(runs: number): Promise<Figure> {
+  const db = newDb();
+  const env = { TASKWATCH_DB: db };
+  for (let i = 0; i < 400; i++) await timed(node, [bin('control'), '--reserve', '--name', `r${i % 40}`, '--ttl', '3600'], env).then((r) => r.code === 0 || Promise.reject(new Error(r.stderr)));
+  const ls = Array.from({ length: 100 }, (_, i) => background(node, [bin('launch'), '--name', `run${i}`, '--', 'sleep', '600'], env));
+  await until(async () => (JSON.parse((await timed(node, [bin('control'), '--list', '--json'], env)).stdout) as Array<{ pid: number | null }>).filter((e) => e.pid).length === 100, 30000, '100 running tasks');
+  const c: number[] = [];
+  const n: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    n.push((await timed(node, ['-e', '0'])).ms);
+    const r = await timed(node, [bin('control'), '--list'], env);
+    if (r.code !== 0 || r.stdout.split('\n').length < 1000) throw new Error(`control --list failed: ${r.stderr}`);
+    c.push(r.ms);
+  }
+  ls.forEach((l) => l.kill('SIGTERM'));
+  await Promise.all(ls.map((l) => l.exited));
+  const ratio = median(c.map((x, i) => x / n[i]));
+  return { name: '`control --list` over 500 live tasks (100 running) / `node -e 0`', value: `${ratio.toFixed(2)}x (${ms(median(c))} vs ${ms(median(n))})`, target: '<= 5x', pass: ratio <= 5, how: `median of ${runs} pairwise ratios, run alternately` };
+}
+
+async function dispatch(tasks: number, workers: number, runs: number): Promise<Figure> {
+  const rates: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const db = path.join(scratch, `tasks${i}.db`);
+    const c = await timed(node, [bin('task-admin'), 'create', '-f', db, '-n', String(tasks), '--max-sleep', '0']);
+    if (c.code !== 0) throw new Error(c.stderr);
+    const ctl = background(node, [bin('task-controller'), '-v', '-p', '0', '-d', db, '--interval', '60']);
+    const port = Number((await until(() => /listening on 127\.0\.0\.1:(\d+)/.exec(ctl.err()), 10000, 'the controller'))?.[1]);
+    const t0 = performance.now();
+    const ws = Array.from({ length: workers }, (_, k) => background(node, [bin('task-worker'), '-p', String(port), '-w', `w${k}`, '--log', '/dev/null']));
+    const code = await ctl.exited;
+    const secs = (performance.now() - t0) / 1000;
+    await Promise.all(ws.map((w) => w.exited));
+    const d = new Database(db, { readonly: true });
+    const done = (d.prepare('SELECT COUNT(*) AS n FROM demo_task WHERE state = 3').get() as { n: number }).n;
+    d.close();
+    if (code !== 0 || done !== tasks) throw new Error(`controller exited ${code} with ${done}/${tasks} done`);
+    rates.push(tasks / secs);
+  }
+  const m = median(rates);
+  return { name: `Demo dispatch throughput (${tasks} zero-second tasks, ${workers} workers)`, value: `${Math.round(m)} tasks/s`, target: '>= 10,000/s', pass: m >= 10000, how: `median of ${runs}; from the workers' start (their node start-up included) to the controller's exit` };
+}
+
+async function contention(n: number): Promise<Figure> {
+  const env = { TASKWATCH_DB: newDb() };
+  const t0 = performance.now();
+  const rs = await Promise.all(Array.from({ length: n }, () => timed(node, [bin('launch'), '--', 'true'], env)));
+  const wall = performance.now() - t0;
+  const failures = rs.filter((r) => r.code !== 0).length;
+  const rows = JSON.parse((await timed(node, [bin('control'), '--history', '--json', '--limit', String(n * 2)], env)).stdout).length;
+  return { name: `Registry contention: ${n} \`launch -- true\` at once`, value: `${rows} history rows, ${failures} failures, ${(wall / 1000).toFixed(1)} s wall`, target: `${n} rows, 0 failures`, pass: rows === n && failures === 0, how: 'one run' };
+}
+
+async function parseSpeed(): Promise<Figure> {
+  const file = path.join(scratch, 'big.log');
+  const lines: string[] = [];
+  for (let i = 0; i < 400_000; i++) lines.push(`[key_${i % 100}]value number ${i}`);
+  fs.writeFileSync(file, lines.join('\n'));
+  const mb = fs.statSync(file).size / 1048576;
+  const t: number[] = [];
+  for (let i = 0; i < 5; i++) t.push((await timed(node, [bin('parse'), '--feedback', file])).ms);
+  const perMb = median(t) / mb;
+  return { name: `Feedback parse speed (\`parse\`, ${mb.toFixed(1)} MB, 400k lines, process included)`, value: `${perMb.toFixed(1)} ms per MB`, target: 'well under 1 s per MB', pass: perMb < 250, how: 'median of 5' };
+}
+
+async function main() {
+  const quick = process.argv.includes('--quick');
+  const steps: Array<[string, () => Promise<Figure>]> = [
+    ['launch overhead', () => launchOverhead(quick ? 7 : 21)],
+    ['exit-to-archive', () => exitToArchive(quick ? 7 : 21)],
+    ['kill precision', () => killPrecision(quick ? 3 : 9)],
+    ['idle cpu', () => idleCpu(10, quick ? 1 : 3)],
+    ['memory', () => memory(20)],
+    ['control --list', () => listAtScale(quick ? 5 : 11)],
+    ['dispatch', () => dispatch(20000, 8, quick ? 1 : 3)],
+    ['contention', () => contention(200)],
+    ['parse', () => parseSpeed()],
+  ];
+  const figures: Figure[] = [];
+  for (const [what, f] of steps) {
+    log(`measuring ${what}...`);
+    try {
+      figures.push(await f());
+    } catch (err) {
+      figures.push({ name: what, value: `error: ${(err as Error).message}`, target: '', pass: false, how: '' });
+    }
+  }
+  fs.rmSync(scratch, { recursive: true, force: true });
+  const table = ['| # | figure | measured | target | met | how |', '|---|---|---|---|---|---|',
+    ...figures.map((f, i) => `| ${i + 1} | ${f.name} | ${f.value} | ${f.target} | ${f.pass ? 'yes' : '**no**'} | ${f.how} |`)].join('\n');
+  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB memory, Node ${process.version}, ${os.type()} ${os.release()}`;
+  const md = `# Benchmark results
+
+Produced by \`npm run bench\`${quick ? ' -- --quick' : ''} on ${new Date().toISOString().slice(0, 10)}.
+
+Machine: ${machine}.
+
+${table}
+
+What launch loads: Node's built-ins (fs, path, child_process, events, os, string_decoder), better-sqlite3,
+and taskwatch's own modules for the registry, the feedback grammar, /proc identity and group
+termination. No yargs (arguments are parsed by hand), no chokidar (fs.watch on the directory),
+no cli-table3 or pidusage (those are control's). The package is CommonJS: an ES module launcher
+measured about 0.7 MB more per process.
+`;
+  fs.writeFileSync(path.join(ROOT, 'bench', 'RESULTS.md'), md);
+  process.stdout.write(`${table}\n\nMachine: ${machine}\nWrote bench/RESULTS.md\n`);
+  return figures.every((f) => f.pass) ? 0 : 1;
+}
+
+main().then((code) => process.exit(code), (err) => {
+  process.stderr.write(`bench: ${err.stack}\n`);
+  process.exit(1);
+});
