@@ -24,7 +24,10 @@ function main(): number {
     throw Object.assign(new ExitError(`cannot read ${a.feedback}: ${(err as Error).message}`, EXIT.refused), { cause: err });
   }
   if (!r.found) throw new ExitError(`no such file: ${a.feedback}`, EXIT.refused);
-  if (a.debug) process.stderr.write(`parse: ${r.lines} lines, ${r.ignored} ignored, ${Object.keys(r.values).length} keys\n`);
+  if (a.debug) {
+    const peak = (process.resourceUsage().maxRSS / 1024).toFixed(1);
+    process.stderr.write(`parse: ${r.lines} lines, ${r.ignored} ignored, ${Object.keys(r.values).length} keys, peak RSS ${peak} MB\n`);
+  }
   process.stdout.write(`${JSON.stringify(r.values)}\n`);
   return EXIT.ok;
 }

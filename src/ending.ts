@@ -13,7 +13,8 @@ export function finalFeedback(file: string | null): { values: Record<string, str
   }
 }
 
-const TRANSIENT = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_IOERR_WRITE', 'SQLITE_IOERR_FSYNC']);
+/** Errors worth another try: another writer, a full disk (any SQLITE_IOERR_* is often ENOSPC underneath). */
+const transient = (code: string) => code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR');
 /** Backoff between archive attempts when the file is locked past the busy timeout, or the disk is full. */
 const RETRY_MS = [100, 250, 500, 1000, 2000, 4000];
 
@@ -38,10 +39,16 @@ export async function endTask(
       break;
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
-      if (!TRANSIENT.has(code) || attempt >= RETRY_MS.length) throw err;
+      if (!transient(code) || attempt >= RETRY_MS.length) throw err;
       await new Promise((r) => setTimeout(r, RETRY_MS[attempt]));
     }
   }
-  if (feedpath && !o.keepFeedback) fs.rmSync(feedpath, { force: true });
+  if (feedpath && !o.keepFeedback) {
+    try {
+      fs.unlinkSync(feedpath);
+    } catch {
+      /* already gone, or not a file we should remove (the task put a directory there): the ending is safe either way */
+    }
+  }
   return histId;
 }

@@ -1,3 +1,6 @@
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
+
 // One error type for everything a person should read: a sentence plus the exit code it maps to.
 // Commands throw it; exactly one place (src/cli/run.ts) prints it and exits.
 export class ExitError extends Error {
@@ -27,6 +30,10 @@ export function describeDbError(err: unknown, file: string, exitCode: number): E
   const e = err as { code?: string; message?: string };
   const code = e.code ?? '';
   const why = (() => {
+    if (code.startsWith('SQLITE_IOERR')) {
+      // A full disk often surfaces as an I/O error (growing the WAL index, say), not SQLITE_FULL.
+      return diskFull(file) ? `the disk holding ${file} is full` : `disk I/O error on ${file} (${code})`;
+    }
     switch (code) {
       case 'SQLITE_NOTADB':
         return `${file} is not a taskwatch database (it is not an SQLite file); pass another --db or move it away`;
@@ -57,4 +64,13 @@ export function describeDbError(err: unknown, file: string, exitCode: number): E
   const out = new ExitError(why, exitCode);
   out.cause = err;
   return out;
+}
+
+function diskFull(file: string): boolean {
+  try {
+    const st = statfsSync(dirname(file));
+    return st.bavail * st.bsize < 64 * 1024;
+  } catch {
+    return false;
+  }
 }
