@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { runMain } from '../src/cli/run';
+import { cliParser } from '../src/cli/parser';
 import { parseId, parseSeconds } from '../src/cli/args';
 import { ExitError, EXIT, describeDbError } from '../src/errors';
 import { openFor } from '../src/db/open';
@@ -10,9 +9,7 @@ import type { Registry } from '../src/db/registry';
 const COMMANDS = ['reserve', 'list', 'history', 'feedback', 'clear', 'initialize', 'update', 'kill', 'killall'] as const;
 
 function parseArgs() {
-  return yargs(hideBin(process.argv))
-    .scriptName('control')
-    .usage('$0 [--db FILE] --reserve|--list|--history|--feedback ID|--kill ID|--killall NAME|--clear|--initialize|--update')
+  return cliParser('control', '$0 [--db FILE] --reserve|--list|--history|--feedback ID|--kill ID|--killall NAME|--clear|--initialize|--update')
     .option('db', { type: 'string', describe: 'registry file (default $TASKWATCH_DB, else $XDG_STATE_HOME/taskwatch/taskwatch.db)' })
     .option('reserve', { type: 'boolean', describe: 'reserve a task id and print it' })
     .option('name', { type: 'string', describe: 'with --reserve: the task name; with --history: only this name' })
@@ -33,13 +30,6 @@ function parseArgs() {
     .option('force', { type: 'boolean', describe: 'with --initialize: even while tasks are live' })
     .option('update', { type: 'boolean', describe: 'sweep lapsed reservations, refresh durations, settle lost tasks' })
     .option('json', { type: 'boolean', describe: 'machine-readable output' })
-    .option('debug', { type: 'boolean', describe: 'stack traces on errors' })
-    .strict()
-    .version(false)
-    .help()
-    .fail((msg, err) => {
-      throw err instanceof ExitError ? err : new ExitError(msg || err?.message || 'bad arguments', EXIT.usage);
-    })
     .parseSync();
 }
 

@@ -1,21 +1,13 @@
 #!/usr/bin/env node
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { runMain } from '../src/cli/run';
+import { cliParser } from '../src/cli/parser';
 import { ExitError, EXIT } from '../src/errors';
 import { readFeedbackFile } from '../src/feedback/file';
 
 function main(): number {
-  const a = yargs(hideBin(process.argv))
-    .scriptName('parse')
-    .usage('$0 --feedback FILE [--debug]\n\nPrints the [key]value feedback file as one JSON object.')
+  const a = cliParser('parse', '$0 --feedback FILE [--debug]\n\nPrints the [key]value feedback file as one JSON object.')
     .option('feedback', { type: 'string', demandOption: true, describe: 'the feedback file to parse' })
-    .option('debug', { alias: 'd', type: 'boolean', describe: 'report ignored lines on stderr; stack traces on errors' })
-    .strict()
-    .version(false)
-    .fail((msg, err) => {
-      throw new ExitError(msg || err?.message || 'bad arguments', EXIT.usage);
-    })
+    .option('debug', { alias: 'd', type: 'boolean', describe: 'report lines, ignored lines, keys and peak memory on stderr' })
     .parseSync();
   let r;
   try {

@@ -1,28 +1,19 @@
 #!/usr/bin/env node
 import * as fs from 'node:fs';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { runMain } from '../src/cli/run';
+import { cliParser } from '../src/cli/parser';
 import { ExitError, EXIT, describeDbError } from '../src/errors';
 import { openTaskDb } from '../src/demo/taskdb';
 import { allTasks, createTasks, jsonTasks, renderTasks } from '../src/demo/admin';
 
 function main(): number {
-  const a = yargs(hideBin(process.argv))
-    .scriptName('task-admin')
-    .usage('$0 <create|check> -f DB\n\nCreates and checks epoll_demo task databases.')
+  const a = cliParser('task-admin', '$0 <create|check> -f DB\n\nCreates and checks epoll_demo task databases.')
     .command('create', 'add randomly generated tasks (creating the file and table if missing)', (y) =>
       y.option('count', { alias: 'n', type: 'number', default: 10, describe: 'how many tasks' })
         .option('max-sleep', { type: 'number', default: 30, describe: 'sleep times are random from 0 to this' }))
     .command('check', 'show every task and its state', (y) => y.option('json', { type: 'boolean', describe: 'JSON instead of a table' }))
     .option('file', { alias: 'f', type: 'string', demandOption: true, describe: 'the task database' })
-    .option('debug', { type: 'boolean' })
     .demandCommand(1, 'give a command: create or check')
-    .strict()
-    .version(false)
-    .fail((msg, err) => {
-      throw new ExitError(msg || err?.message || 'bad arguments', EXIT.usage);
-    })
     .parseSync();
   const cmd = String(a._[0]);
   const file = a.file;

@@ -1,18 +1,15 @@
 #!/usr/bin/env node
 import * as os from 'node:os';
 import * as path from 'node:path';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { runMain } from '../src/cli/run';
+import { cliParser } from '../src/cli/parser';
 import { ExitError, EXIT } from '../src/errors';
 import { MAX_NAME_BYTES } from '../src/demo/frame';
 import { Worker } from '../src/demo/worker';
 import { makeLogger } from '../src/demo/heartbeat';
 
 async function main(): Promise<number> {
-  const a = yargs(hideBin(process.argv))
-    .scriptName('task-worker')
-    .usage('$0 [-v] -p PORT -w WORKER_ID [-s] [--slack SEC] [--host 127.0.0.1] [--feedback FILE]')
+  const a = cliParser('task-worker', '$0 [-v] -p PORT -w WORKER_ID [-s] [--slack SEC] [--host 127.0.0.1] [--feedback FILE]')
     .option('verbose', { alias: 'v', type: 'boolean', describe: 'log to stderr instead of a log file' })
     .option('port', { alias: 'p', type: 'number', demandOption: true, describe: "the controller's TCP port" })
     .option('worker', { alias: 'w', type: 'string', demandOption: true, describe: 'this worker\'s id (at most 31 bytes)' })
@@ -21,12 +18,6 @@ async function main(): Promise<number> {
     .option('host', { type: 'string', default: '127.0.0.1', describe: "the controller's address" })
     .option('feedback', { type: 'string', describe: 'feedback file (default $TASKWATCH_FEEDBACK)' })
     .option('log', { type: 'string', describe: 'log file when not -v' })
-    .option('debug', { type: 'boolean' })
-    .strict()
-    .version(false)
-    .fail((msg, err) => {
-      throw new ExitError(msg || err?.message || 'bad arguments', EXIT.usage);
-    })
     .parseSync();
   if (!Number.isInteger(a.port) || a.port <= 0 || a.port > 65535) throw new ExitError(`-p needs a TCP port number, got ${a.port}`, EXIT.usage);
   const idBytes = Buffer.byteLength(a.worker);

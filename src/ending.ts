@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { readFeedbackFile } from './feedback/file';
 import type { Ending, Registry } from './db/registry';
 
@@ -45,7 +45,7 @@ export async function endTask(
   }
   if (feedpath && !o.keepFeedback) {
     try {
-      fs.unlinkSync(feedpath);
+      unlinkSync(feedpath);
     } catch {
       /* already gone, or not a file we should remove (the task put a directory there): the ending is safe either way */
     }

@@ -1,19 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import { bin, run, tmpdir, waitFor } from './helpers';
 import { encodeReport } from '../src/demo/frame';
 import { addTasks, admin, dbIn, rawClient, startController, startWorker, tasks } from './demo-helpers';
 import { TaskState } from '../src/demo/taskdb';
+import { freePort } from '../src/demo/showcase';
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 test('task-admin create and check, with the original table and state names', async () => {
   const db = dbIn(tmpdir());

@@ -1,5 +1,5 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { existsSync, mkdirSync, statSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate, recreate } from './schema';
 import type { Outcome } from '../outcome';
@@ -92,15 +92,15 @@ export interface OpenOptions {
  * that is not a database fails with SQLITE_NOTADB before anything could write to it.
  */
 export function openRegistry(file: string, opts: OpenOptions = {}): Registry {
-  if (opts.mkdirs) fs.mkdirSync(path.dirname(file), { recursive: true });
-  let st: fs.Stats | undefined;
+  if (opts.mkdirs) mkdirSync(dirname(file), { recursive: true });
+  let st: Stats | undefined;
   try {
-    st = fs.statSync(file);
+    st = statSync(file);
   } catch {
     /* a new file */
   }
   if (st?.isDirectory()) throw Object.assign(new Error(`${file} is a directory`), { code: 'EISDIR' });
-  if (!st && !fs.existsSync(path.dirname(file))) throw Object.assign(new Error(`no directory ${path.dirname(file)}`), { code: 'ENOENT' });
+  if (!st && !existsSync(dirname(file))) throw Object.assign(new Error(`no directory ${dirname(file)}`), { code: 'ENOENT' });
   const db = new Database(file, { timeout: opts.busyMs ?? 15000, nativeBinding: addonPath() });
   try {
     db.pragma('user_version', { simple: true });

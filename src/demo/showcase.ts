@@ -44,7 +44,8 @@ function capture(cmd: string, args: string[]): Promise<{ code: number | null; st
   });
 }
 
-async function freePort(): Promise<number> {
+/** A port nothing listens on now, for a server that must be restarted on the same port. */
+export async function freePort(): Promise<number> {
   const s = net.createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const port = (s.address() as net.AddressInfo).port;

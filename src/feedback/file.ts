@@ -1,10 +1,10 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { join as joinPath, resolve as resolvePath } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { FeedbackParser, toObject } from './parse';
 
 export function feedbackFileName(dir: string, taskid: number): string {
-  return path.join(path.resolve(dir), `feedback_${taskid}.log`);
+  return joinPath(resolvePath(dir), `feedback_${taskid}.log`);
 }
 
 export interface FeedbackRead {
@@ -25,7 +25,7 @@ const CHUNK = 1 << 16;
 export function readFeedbackFile(file: string): FeedbackRead {
   let fd: number;
   try {
-    fd = fs.openSync(file, 'r');
+    fd = openSync(file, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { values: {}, found: false, lines: 0, ignored: 0 };
     throw err;
@@ -35,13 +35,13 @@ export function readFeedbackFile(file: string): FeedbackRead {
     const decoder = new StringDecoder('utf8');
     const buf = Buffer.allocUnsafe(CHUNK);
     for (;;) {
-      const n = fs.readSync(fd, buf, 0, CHUNK, null);
+      const n = readSync(fd, buf, 0, CHUNK, null);
       if (n === 0) break;
       parser.push(decoder.write(buf.subarray(0, n)));
     }
     parser.push(decoder.end());
   } finally {
-    fs.closeSync(fd);
+    closeSync(fd);
   }
   return { values: toObject(parser.end()), found: true, lines: parser.lines, ignored: parser.ignored };
 }
@@ -49,7 +49,7 @@ export function readFeedbackFile(file: string): FeedbackRead {
 /** The file's mtime in epoch ms, or null when it cannot be seen (deleted, unreadable dir). */
 export function heartbeatMs(file: string): number | null {
   try {
-    return fs.statSync(file).mtimeMs;
+    return statSync(file).mtimeMs;
   } catch {
     return null;
   }

@@ -1,5 +1,5 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { heartbeatMs } from '../feedback/file';
 import { statusForAge, type WatchedStatus } from '../feedback/status';
 
@@ -14,7 +14,7 @@ import { statusForAge, type WatchedStatus } from '../feedback/status';
 export class HeartbeatWatch {
   private status: WatchedStatus = 'RUNNING';
   private timer: NodeJS.Timeout | undefined;
-  private watcher: fs.FSWatcher | undefined;
+  private watcher: FSWatcher | undefined;
   private stopped = false;
 
   constructor(
@@ -26,10 +26,10 @@ export class HeartbeatWatch {
   ) {}
 
   start(): void {
-    const base = path.basename(this.file);
+    const base = basename(this.file);
     try {
       // The directory, not the file: the file may not exist yet, or be replaced by a rename.
-      this.watcher = fs.watch(path.dirname(this.file), (_event, name) => {
+      this.watcher = watch(dirname(this.file), (_event, name) => {
         if (this.status !== 'RUNNING' && (name === base || name === null)) this.check();
       });
       this.watcher.on('error', () => this.unwatch()); // e.g. the directory was removed: timers still judge by mtime

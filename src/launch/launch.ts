@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { statSync, type Stats } from 'node:fs';
+import { basename, resolve as resolvePath } from 'node:path';
 import { ExitError, describeDbError } from '../errors';
 import { openFor } from '../db/open';
 import type { LaunchFields, Registry } from '../db/registry';
@@ -30,10 +30,10 @@ export async function launch(o: LaunchOptions): Promise<number> {
 }
 
 function checkFeedDir(dir: string): string {
-  const abs = path.resolve(dir);
-  let st: fs.Stats;
+  const abs = resolvePath(dir);
+  let st: Stats;
   try {
-    st = fs.statSync(abs);
+    st = statSync(abs);
   } catch {
     throw new ExitError(`--feedpath ${dir} does not exist; create the directory first`, EXIT_LAUNCH_FAILED);
   }
@@ -56,7 +56,7 @@ function takeTask(reg: Registry, o: LaunchOptions, feedDir: string | null): numb
   };
   try {
     if (o.taskid === undefined) {
-      const id = reg.startNew({ ...fields, name: o.name ?? path.basename(o.command[0]) }, feedDir ? (n) => feedbackFileName(feedDir, n) : null);
+      const id = reg.startNew({ ...fields, name: o.name ?? basename(o.command[0]) }, feedDir ? (n) => feedbackFileName(feedDir, n) : null);
       process.stderr.write(`taskid ${id}\n`);
       return id;
     }

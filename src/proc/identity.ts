@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 
 // A pid alone is not an identity: pids are reused. A process is (pid, start time), the start time
 // being field 22 of /proc/PID/stat in clock ticks since boot, which never changes for a process.
@@ -10,11 +10,19 @@ export interface ProcInfo {
   start: number;
 }
 
+// /proc files report size 0, so readFileSync reads them in 64 KiB chunks; a stat line is < 1 KiB.
+const statBuf = Buffer.alloc(1024);
+
 export function readProc(pid: number): ProcInfo | null {
   if (!Number.isInteger(pid) || pid <= 0) return null;
   let text: string;
   try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fd = openSync(`/proc/${pid}/stat`, 'r');
+    try {
+      text = statBuf.toString('latin1', 0, readSync(fd, statBuf, 0, statBuf.length, 0));
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return null;
   }

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { readProc } from './identity';
 
 /** A task's process group: its leader's pid is the pgid, and its start time proves it is ours. */
@@ -33,7 +33,7 @@ export function signalGroup(t: GroupTarget, signal: NodeJS.Signals | 0): SignalR
  */
 export function groupAlive(t: GroupTarget): boolean {
   if (signalGroup(t, 0) !== 'sent') return false;
-  for (const name of fs.readdirSync('/proc')) {
+  for (const name of readdirSync('/proc')) {
     const c = name.charCodeAt(0);
     if (c < 48 || c > 57) continue;
     const p = readProc(Number(name));
