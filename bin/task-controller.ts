@@ -7,18 +7,14 @@ import { cliParser } from '../src/cli/parser';
 import { ExitError, EXIT, describeDbError } from '../src/errors';
 import { openTaskDb, TaskDb } from '../src/demo/taskdb';
 import { Controller } from '../src/demo/controller';
-import { makeLogger } from '../src/demo/heartbeat';
+import { fleetOptions, makeLogger } from '../src/demo/heartbeat';
 
 async function main(): Promise<number> {
-  const a = cliParser('task-controller', '$0 [-v] -p PORT -d DB [--host 127.0.0.1] [--interval SEC] [--margin SEC] [--feedback FILE]')
-    .option('verbose', { alias: 'v', type: 'boolean', describe: 'log to stderr instead of a log file' })
+  const a = fleetOptions(cliParser('task-controller', '$0 [-v] -p PORT -d DB [--host 127.0.0.1] [--interval SEC] [--margin SEC] [--feedback FILE]'), 'address to listen on')
     .option('port', { alias: 'p', type: 'number', demandOption: true, describe: 'TCP port to listen on (0: any free port)' })
     .option('db', { alias: 'd', type: 'string', demandOption: true, describe: 'the task database (must exist)' })
-    .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })
     .option('interval', { type: 'number', default: 10, describe: 'seconds between reloads and slacker checks' })
     .option('margin', { type: 'number', default: 10, describe: 'seconds past its sleep time before a task is taken back' })
-    .option('feedback', { type: 'string', describe: 'feedback file (default $TASKWATCH_FEEDBACK)' })
-    .option('log', { type: 'string', describe: 'log file when not -v' })
     .parseSync();
   if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new ExitError(`-p needs a TCP port number, got ${a.port}`, EXIT.usage);
   if (!(a.interval > 0)) throw new ExitError(`--interval needs a number of seconds above 0, got ${a.interval}`, EXIT.usage);

@@ -6,18 +6,14 @@ import { cliParser } from '../src/cli/parser';
 import { ExitError, EXIT } from '../src/errors';
 import { MAX_NAME_BYTES } from '../src/demo/frame';
 import { Worker } from '../src/demo/worker';
-import { makeLogger } from '../src/demo/heartbeat';
+import { fleetOptions, makeLogger } from '../src/demo/heartbeat';
 
 async function main(): Promise<number> {
-  const a = cliParser('task-worker', '$0 [-v] -p PORT -w WORKER_ID [-s] [--slack SEC] [--host 127.0.0.1] [--feedback FILE]')
-    .option('verbose', { alias: 'v', type: 'boolean', describe: 'log to stderr instead of a log file' })
+  const a = fleetOptions(cliParser('task-worker', '$0 [-v] -p PORT -w WORKER_ID [-s] [--slack SEC] [--host 127.0.0.1] [--feedback FILE]'), "the controller's address")
     .option('port', { alias: 'p', type: 'number', demandOption: true, describe: "the controller's TCP port" })
     .option('worker', { alias: 'w', type: 'string', demandOption: true, describe: 'this worker\'s id (at most 31 bytes)' })
     .option('slacker', { alias: 's', type: 'boolean', describe: 'sleep --slack seconds longer than asked' })
     .option('slack', { type: 'number', default: 20, describe: 'how much longer a slacker sleeps' })
-    .option('host', { type: 'string', default: '127.0.0.1', describe: "the controller's address" })
-    .option('feedback', { type: 'string', describe: 'feedback file (default $TASKWATCH_FEEDBACK)' })
-    .option('log', { type: 'string', describe: 'log file when not -v' })
     .parseSync();
   if (!Number.isInteger(a.port) || a.port <= 0 || a.port > 65535) throw new ExitError(`-p needs a TCP port number, got ${a.port}`, EXIT.usage);
   const idBytes = Buffer.byteLength(a.worker);

@@ -48,3 +48,12 @@ export function makeLogger(prog: string, verbose: boolean, file: string): (msg: 
     fs.writeSync(fd, `${new Date().toISOString()} ${msg}\n`);
   };
 }
+
+/** The options every fleet program shares: where to log, where to heartbeat, which address. */
+export function fleetOptions<T>(y: import('yargs').Argv<T>, hostHelp: string) {
+  return y
+    .option('verbose', { alias: 'v', type: 'boolean', describe: 'log to stderr instead of a log file' })
+    .option('host', { type: 'string', default: '127.0.0.1', describe: hostHelp })
+    .option('feedback', { type: 'string', describe: 'feedback file (default $TASKWATCH_FEEDBACK)' })
+    .option('log', { type: 'string', describe: 'log file when not -v' });
+}

@@ -22,8 +22,7 @@ export async function launch(o: LaunchOptions): Promise<number> {
   const reg = openFor(o.db, EXIT_LAUNCH_FAILED);
   try {
     const id = takeTask(reg, o, feedDir);
-    const task = reg.task(id);
-    return await watch(reg, id, task?.feedpath ?? null, o, log);
+    return await watch(reg, id, feedDir ? feedbackFileName(feedDir, id) : null, o, log);
   } finally {
     reg.close();
   }
