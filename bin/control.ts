@@ -22,6 +22,7 @@ function parseArgs() {
     .option('history', { type: 'boolean', describe: 'show ended tasks, newest first' })
     .option('limit', { type: 'string', describe: 'with --history: at most this many rows (default 50)' })
     .option('feedback', { type: 'string', describe: "print a task's feedback as a JSON object" })
+    .option('follow', { type: 'boolean', describe: 'with --feedback: print it again on every change, until the task ends' })
     .option('kill', { type: 'string', describe: 'terminate a running task' })
     .option('killall', { type: 'string', describe: 'terminate every running task with this name' })
     .option('grace', { type: 'string', describe: 'with --kill/--killall: seconds between SIGTERM and SIGKILL' })
@@ -67,8 +68,14 @@ async function run(a: Args, reg: Registry): Promise<number> {
     return EXIT.ok;
   }
   if (a.feedback !== undefined) {
+    const id = parseId(a.feedback, '--feedback', EXIT.usage);
+    if (a.follow) {
+      const { followFeedback } = require('../src/control/follow') as typeof import('../src/control/follow');
+      await followFeedback(reg, id, out);
+      return EXIT.ok;
+    }
     const { feedbackOf } = require('../src/control/feedback') as typeof import('../src/control/feedback');
-    out(JSON.stringify(feedbackOf(reg, parseId(a.feedback, '--feedback', EXIT.usage))));
+    out(JSON.stringify(feedbackOf(reg, id)));
     return EXIT.ok;
   }
   if (a.kill !== undefined || a.killall !== undefined) {
@@ -107,6 +114,7 @@ async function main(): Promise<number> {
   const given = COMMANDS.filter((c) => a[c] !== undefined && a[c] !== false);
   if (given.length === 0) throw new ExitError(`nothing to do: give one of ${COMMANDS.map((c) => `--${c}`).join(', ')} (see --help)`, EXIT.usage);
   if (given.length > 1) throw new ExitError(`give one command at a time, not ${given.map((c) => `--${c}`).join(' and ')}`, EXIT.usage);
+  if (a.follow && a.feedback === undefined) throw new ExitError('--follow goes with --feedback ID', EXIT.usage);
   const reg = openFor(a.db, EXIT.database);
   try {
     return await run(a, reg);

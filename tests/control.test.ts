@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { bin, run, tmpdir, tw } from './helpers';
+import { bin, run, start, tmpdir, tw, waitFor } from './helpers';
 
 const newDb = () => path.join(tmpdir(), 'tw.db');
 const sha = (f: string) => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
@@ -127,6 +127,7 @@ test('bad input: one sentence, a documented exit code, no stack trace, the file 
     [['--db', path.join(dir, 'ok.db')], 2, /nothing to do: give one of/],
     [['--db', path.join(dir, 'ok.db'), '--list', '--history'], 2, /one command at a time/],
     [['--db', path.join(dir, 'ok.db'), '--reserve', '--unique'], 2, /--unique needs a --name/],
+    [['--db', path.join(dir, 'ok.db'), '--list', '--follow'], 2, /--follow goes with --feedback ID/],
   ];
   for (const [args, code, msg] of cases) {
     const r = await run(process.execPath, [bin('control'), ...args]);
@@ -153,4 +154,21 @@ test('parse prints the JSON object on one line; a missing file is a sentence and
   const dirArg = await run(process.execPath, [bin('parse'), '--feedback', dir]);
   assert.equal(dirArg.code, 1);
   assert.match(dirArg.stderr, /^parse: cannot read .*: EISDIR/);
+});
+
+test('control --feedback ID --follow prints each change and the final feedback, then exits', async () => {
+  const dir = tmpdir();
+  const t = tw(path.join(dir, 'tw.db'));
+  const id = (await t.control('--reserve')).stdout.trim();
+  const go = path.join(dir, 'go');
+  const l = t.startLaunch('--taskid', id, '--feedpath', dir, '--', 'sh', '-c',
+    `echo "[step]1" >> "$TASKWATCH_FEEDBACK"; while [ ! -e ${go} ]; do sleep 0.05; done; for i in 2 3; do sleep 0.3; echo "[step]$i" >> "$TASKWATCH_FEEDBACK"; done; sleep 0.3; printf "[]\\n[done]yes\\n" >> "$TASKWATCH_FEEDBACK"`); // one write: no empty state between
+  await waitFor(async () => (await t.json<Record<string, string>>('--feedback', id)).step === '1');
+  const follow = start(process.execPath, [bin('control'), '--feedback', id, '--follow'], t.env);
+  await waitFor(() => follow.stdoutSoFar().includes('{"step":"1"}'), 5000, 'the follower to start');
+  fs.writeFileSync(go, '');
+  const r = await follow.result;
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n').map((x) => JSON.parse(x)), [{ step: '1' }, { step: '2' }, { step: '3' }, { done: 'yes' }]);
+  assert.equal((await l.result).code, 0);
 });

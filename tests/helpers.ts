@@ -23,7 +23,7 @@ export function tmpdir(prefix = 'tw-'): string {
 }
 
 /** `result` waits for stdout/stderr to close too; `exited` only for the process (its heirs may hold the pipes). */
-export function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess & { result: Promise<Ran>; exited: Promise<number | null> } {
+export function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess & { result: Promise<Ran>; exited: Promise<number | null>; stdoutSoFar: () => string } {
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -31,7 +31,7 @@ export function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}):
   child.stderr!.on('data', (d) => (stderr += d));
   const result = new Promise<Ran>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return Object.assign(child, { result, exited });
+  return Object.assign(child, { result, exited, stdoutSoFar: () => stdout });
 }
 
 export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
