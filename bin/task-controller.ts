@@ -7,7 +7,7 @@ import { cliParser } from '../src/cli/parser';
 import { ExitError, EXIT, describeDbError } from '../src/errors';
 import { openTaskDb, TaskDb } from '../src/demo/taskdb';
 import { Controller } from '../src/demo/controller';
-import { fleetOptions, makeLogger } from '../src/demo/heartbeat';
+import { fleetOptions, makeLogger } from '../src/demo/cli';
 
 async function main(): Promise<number> {
   const a = fleetOptions(cliParser('task-controller', '$0 [-v] -p PORT -d DB [--host 127.0.0.1] [--interval SEC] [--margin SEC] [--feedback FILE]'), 'address to listen on')

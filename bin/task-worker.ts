@@ -6,7 +6,7 @@ import { cliParser } from '../src/cli/parser';
 import { ExitError, EXIT } from '../src/errors';
 import { MAX_NAME_BYTES } from '../src/demo/frame';
 import { Worker } from '../src/demo/worker';
-import { fleetOptions, makeLogger } from '../src/demo/heartbeat';
+import { fleetOptions, makeLogger } from '../src/demo/cli';
 
 async function main(): Promise<number> {
   const a = fleetOptions(cliParser('task-worker', '$0 [-v] -p PORT -w WORKER_ID [-s] [--slack SEC] [--host 127.0.0.1] [--feedback FILE]'), "the controller's address")

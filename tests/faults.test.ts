@@ -204,6 +204,9 @@ test('drill: a pid reused by an unrelated process is never signalled', async () 
     assert.equal(k.code, 0, k.stderr);
     assert.match(k.stdout, new RegExp(`pid ${stranger.pid} now belongs to another process, which was not signalled; archived as lost`));
     assert.ok(alive(stranger.pid!), 'the stranger lives');
+    const [h] = await t.json<Hist[]>('--history');
+    assert.equal(h.outcome, 'lost');
+    assert.match(h.termerror!, new RegExp(`pid ${stranger.pid} belongs to another process now and was not signalled`));
     assert.equal(stranger.signalCode, null);
   } finally {
     stranger.kill('SIGKILL');

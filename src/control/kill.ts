@@ -1,11 +1,10 @@
 import { ExitError, EXIT } from '../errors';
 import type { Registry, TaskRow } from '../db/registry';
 import { isSameProcess } from '../proc/identity';
-import { terminateGroup } from '../proc/terminate';
+import { DEFAULT_GRACE_SEC, terminateGroup } from '../proc/terminate';
 import { endTask } from '../ending';
 import { describeUnknown } from './lookup';
 
-export const DEFAULT_GRACE_SEC = 10;
 /** How long past the grace `--kill` waits for the launcher to archive before it says it did not. */
 const MARGIN_SEC = 5;
 const POLL_MS = 25;
@@ -71,7 +70,11 @@ async function killLost(reg: Registry, t: TaskRow, grace: number): Promise<KillR
     outcome: reached ? 'killed' : 'lost',
     exitcode: null,
     termsignal: reached ? (result === 'killed' ? 'SIGKILL' : 'SIGTERM') : null,
-    termerror: reached ? `killed by control --kill (pid ${process.pid}); ${lost}` : `${lost} and so was its process group`,
+    termerror: reached
+      ? `killed by control --kill (pid ${process.pid}); ${lost}`
+      : result === 'not-ours'
+        ? `${lost}; pid ${t.pid} belongs to another process now and was not signalled`
+        : `${lost} and so was its process group`,
   });
   const message = reached
     ? `task ${t.id}: ${lost}; control sent ${result === 'killed' ? 'SIGTERM then SIGKILL' : 'SIGTERM'} to its process group ${t.pid} and archived it as killed`

@@ -10,7 +10,7 @@ import { endTask } from '../ending';
  */
 export async function update(reg: Registry): Promise<string[]> {
   const out: string[] = [];
-  const swept = reg.db.transaction(() => reg.sweep()).immediate();
+  const swept = reg.sweep(); // one DELETE: atomic on its own
   if (swept) out.push(`swept ${swept} expired reservation${swept === 1 ? '' : 's'}`);
   reg.refreshDurations();
   for (const t of reg.liveTasks()) {

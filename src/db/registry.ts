@@ -134,7 +134,7 @@ export class Registry {
     this.db.close();
   }
 
-  /** Drops reservations whose TTL has passed. Runs inside every write transaction. */
+  /** Drops reservations whose TTL has passed. Runs inside every write transaction, and alone for --update. */
   sweep(now = nowSec()): number {
     return this.db.prepare(`DELETE FROM tasks WHERE status = 'RESERVED' AND expires <= ?`).run(now).changes;
   }

@@ -1,6 +1,7 @@
 import { ExitError } from '../errors';
 import { parseId, parseSeconds } from '../cli/args';
 import { EXIT_LAUNCH_FAILED } from '../outcome';
+import { DEFAULT_GRACE_SEC } from '../proc/terminate';
 
 // Hand-rolled rather than yargs: one launcher runs per watched task, and yargs alone costs
 // about 6 MB of memory in each of them.
@@ -78,7 +79,7 @@ export function parseLaunchArgs(argv: string[]): LaunchOptions {
     info3: v.info3,
     feedpath: v.feedpath,
     timeoutSec: v.timeout === undefined ? 30 : parseSeconds(v.timeout, '--timeout', EXIT_LAUNCH_FAILED),
-    graceSec: v.grace === undefined ? 10 : parseSeconds(v.grace, '--grace', EXIT_LAUNCH_FAILED, true),
+    graceSec: v.grace === undefined ? DEFAULT_GRACE_SEC : parseSeconds(v.grace, '--grace', EXIT_LAUNCH_FAILED, true),
     maxTimeSec: v['max-time'] === undefined ? undefined : parseSeconds(v['max-time'], '--max-time', EXIT_LAUNCH_FAILED),
     keepFeedback: f['keep-feedback'] === true,
     debug: f.debug === true,

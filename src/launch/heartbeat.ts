@@ -39,10 +39,6 @@ export class HeartbeatWatch {
     this.check();
   }
 
-  get lastBeatMs(): number {
-    return this.lastBeat;
-  }
-
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
