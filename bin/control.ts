@@ -1,12 +1,29 @@
 #!/usr/bin/env node
 import { runMain } from '../src/cli/run';
 import { cliParser } from '../src/cli/parser';
-import { parseId, parseSeconds } from '../src/cli/args';
-import { ExitError, EXIT, describeDbError } from '../src/errors';
+import { ExitError, EXIT } from '../src/errors';
+import { describeDbError, isDbError } from '../src/db/errors';
 import { openFor } from '../src/db/open';
-import type { Registry } from '../src/db/registry';
+import type { CommandRun, ControlArgs } from '../src/control/command';
 
-const COMMANDS = ['reserve', 'list', 'history', 'feedback', 'clear', 'initialize', 'update', 'kill', 'killall'] as const;
+/**
+ * The commands, each loaded only when it runs (so --reserve does not pay for tables and pidusage).
+ * Exactly one is given per call.
+ */
+const COMMANDS = {
+  reserve: () => (require('../src/control/reserve') as typeof import('../src/control/reserve')).run,
+  list: () => (require('../src/control/list') as typeof import('../src/control/list')).run,
+  history: () => (require('../src/control/history') as typeof import('../src/control/history')).run,
+  feedback: () => (require('../src/control/feedback') as typeof import('../src/control/feedback')).run,
+  kill: () => (require('../src/control/kill') as typeof import('../src/control/kill')).run,
+  killall: () => (require('../src/control/kill') as typeof import('../src/control/kill')).runAll,
+  clear: () => (require('../src/control/clear') as typeof import('../src/control/clear')).run,
+  initialize: () => (require('../src/control/initialize') as typeof import('../src/control/initialize')).run,
+  update: () => (require('../src/control/update') as typeof import('../src/control/update')).run,
+} satisfies Record<string, () => CommandRun>;
+
+type CommandName = keyof typeof COMMANDS;
+const NAMES = Object.keys(COMMANDS) as CommandName[];
 
 function parseArgs() {
   return cliParser('control', '$0 [--db FILE] --reserve|--list|--history|--feedback ID|--kill ID|--killall NAME|--clear|--initialize|--update')
@@ -34,96 +51,26 @@ function parseArgs() {
     .parseSync();
 }
 
-type Args = ReturnType<typeof parseArgs>;
-
 function out(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-// Each command's module is required only when that command runs, so --reserve does not pay for tables.
-async function run(a: Args, reg: Registry): Promise<number> {
-  const json = a.json === true;
-  if (a.reserve) {
-    const { reserve } = require('../src/control/reserve') as typeof import('../src/control/reserve');
-    const id = reserve(reg, {
-      name: a.name, info1: a.info1, info2: a.info2, info3: a.info3, unique: a.unique === true,
-      ttlSec: a.ttl === undefined ? undefined : parseSeconds(a.ttl, '--ttl', EXIT.usage),
-    });
-    out(json ? JSON.stringify({ taskid: id }) : String(id));
-    return EXIT.ok;
-  }
-  if (a.list) {
-    const { listTasks } = require('../src/control/list') as typeof import('../src/control/list');
-    const entries = await listTasks(reg);
-    if (json) out(JSON.stringify(entries));
-    else out((require('../src/control/render') as typeof import('../src/control/render')).renderList(entries));
-    return EXIT.ok;
-  }
-  if (a.history) {
-    const { listHistory } = require('../src/control/history') as typeof import('../src/control/history');
-    const limit = a.limit === undefined ? 50 : parseId(a.limit, '--limit', EXIT.usage);
-    const entries = listHistory(reg, { limit, name: a.name });
-    if (json) out(JSON.stringify(entries));
-    else out((require('../src/control/render') as typeof import('../src/control/render')).renderHistory(entries));
-    return EXIT.ok;
-  }
-  if (a.feedback !== undefined) {
-    const id = parseId(a.feedback, '--feedback', EXIT.usage);
-    if (a.follow) {
-      const { followFeedback } = require('../src/control/follow') as typeof import('../src/control/follow');
-      await followFeedback(reg, id, out);
-      return EXIT.ok;
-    }
-    const { feedbackOf } = require('../src/control/feedback') as typeof import('../src/control/feedback');
-    out(JSON.stringify(feedbackOf(reg, id)));
-    return EXIT.ok;
-  }
-  if (a.kill !== undefined || a.killall !== undefined) {
-    const { killTask, killAll } = require('../src/control/kill') as typeof import('../src/control/kill');
-    const grace = a.grace === undefined ? undefined : parseSeconds(a.grace, '--grace', EXIT.usage, true);
-    const reports = a.kill !== undefined ? [await killTask(reg, parseId(a.kill, '--kill', EXIT.usage), grace)] : await killAll(reg, String(a.killall), grace);
-    if (json) out(JSON.stringify(reports));
-    else for (const r of reports) out(r.message);
-    return reports.every((r) => r.state === 'archived') ? EXIT.ok : EXIT.refused;
-  }
-  if (a.clear) {
-    const n = reg.clearHistory();
-    out(json ? JSON.stringify({ cleared: n }) : `Cleared ${n} history row${n === 1 ? '' : 's'}.`);
-    return EXIT.ok;
-  }
-  if (a.initialize) {
-    const live = reg.liveCount();
-    if (live > 0 && !a.force) {
-      throw new ExitError(`${reg.file} has ${live} live task${live === 1 ? '' : 's'}; refusing to initialize (add --force to drop them)`, EXIT.refused);
-    }
-    reg.recreate();
-    out(`Initialized ${reg.file}${live ? ` (dropped ${live} live task${live === 1 ? '' : 's'})` : ''}; task ids continue where they were.`);
-    return EXIT.ok;
-  }
-  if (a.update) {
-    const { update } = require('../src/control/update') as typeof import('../src/control/update');
-    const lines = await update(reg);
-    out(json ? JSON.stringify(lines) : lines.length ? lines.join('\n') : 'Nothing to update.');
-    return EXIT.ok;
-  }
-  return EXIT.usage; // unreachable: main() checked that one command was given
-}
-
 async function main(): Promise<number> {
   const a = parseArgs();
-  const given = COMMANDS.filter((c) => a[c] !== undefined && a[c] !== false);
-  if (given.length === 0) throw new ExitError(`nothing to do: give one of ${COMMANDS.map((c) => `--${c}`).join(', ')} (see --help)`, EXIT.usage);
+  const given = NAMES.filter((c) => a[c] !== undefined && a[c] !== false);
+  if (given.length === 0) throw new ExitError(`nothing to do: give one of ${NAMES.map((c) => `--${c}`).join(', ')} (see --help)`, EXIT.usage);
   if (given.length > 1) throw new ExitError(`give one command at a time, not ${given.map((c) => `--${c}`).join(' and ')}`, EXIT.usage);
   if (a.follow && a.feedback === undefined) throw new ExitError('--follow goes with --feedback ID', EXIT.usage);
-  const reg = openFor(a.db, EXIT.database);
+  const run = COMMANDS[given[0]]();
+  const reg = openFor(a.db);
   try {
-    return await run(a, reg);
+    return await run({ ...a, json: a.json === true } as ControlArgs, reg, out);
   } catch (err) {
-    if (err instanceof ExitError || !(err as { code?: string }).code?.startsWith('SQLITE')) throw err;
-    throw describeDbError(err, reg.file, EXIT.database);
+    if (err instanceof ExitError || !isDbError(err)) throw err;
+    throw describeDbError(err, reg.file);
   } finally {
     reg.close();
   }
 }
 
-runMain('control', main, EXIT.database);
+runMain('control', main, { registry: EXIT.database, internal: EXIT.database });

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
+import * as path from 'node:path';
 import { runMain } from '../src/cli/run';
 import { ExitError, EXIT } from '../src/errors';
-import { runShowcase } from '../src/demo/showcase';
+import { runShowcase } from '../src/showcase/showcase';
 
 runMain('demo', () => {
   const args = process.argv.slice(2);
@@ -13,5 +14,6 @@ runMain('demo', () => {
     tasks: quick ? 12 : 16,
     maxSleep: quick ? 4 : 5,
     out: (line) => process.stdout.write(`${line}\n`),
+    binPath: (name) => path.join(__dirname, `${name}.js`), // the other bins are this one's siblings
   });
-});
+}, { registry: EXIT.refused, internal: EXIT.refused });

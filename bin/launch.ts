@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { runMain } from '../src/cli/run';
+import { EXIT } from '../src/errors';
 import { parseLaunchArgs, USAGE } from '../src/launch/args';
 import { launch } from '../src/launch/launch';
-import { EXIT_LAUNCH_FAILED } from '../src/outcome';
 
 runMain(
   'launch',
@@ -14,5 +14,5 @@ runMain(
     }
     return launch(o);
   },
-  EXIT_LAUNCH_FAILED,
+  { registry: EXIT.launchFailed, internal: EXIT.launchFailed },
 );

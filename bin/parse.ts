@@ -24,4 +24,4 @@ function main(): number {
   return EXIT.ok;
 }
 
-runMain('parse', main);
+runMain('parse', main, { registry: EXIT.refused, internal: EXIT.refused });

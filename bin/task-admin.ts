@@ -2,7 +2,8 @@
 import * as fs from 'node:fs';
 import { runMain } from '../src/cli/run';
 import { cliParser } from '../src/cli/parser';
-import { ExitError, EXIT, describeDbError } from '../src/errors';
+import { ExitError, EXIT } from '../src/errors';
+import { describeDbError } from '../src/db/errors';
 import { openTaskDb } from '../src/demo/taskdb';
 import { allTasks, createTasks, jsonTasks, renderTasks } from '../src/demo/admin';
 
@@ -23,7 +24,7 @@ function main(): number {
     db = openTaskDb(file, cmd === 'create');
     db.prepare('SELECT 1 FROM demo_task LIMIT 1').get();
   } catch (err) {
-    throw describeDbError(err, file, EXIT.refused);
+    throw describeDbError(err, file);
   }
   try {
     if (cmd === 'create') {
@@ -42,4 +43,4 @@ function main(): number {
   return EXIT.ok;
 }
 
-runMain('task-admin', main);
+runMain('task-admin', main, { registry: EXIT.refused, internal: EXIT.refused });

@@ -4,7 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runMain } from '../src/cli/run';
 import { cliParser } from '../src/cli/parser';
-import { ExitError, EXIT, describeDbError } from '../src/errors';
+import { ExitError, EXIT } from '../src/errors';
+import { describeDbError } from '../src/db/errors';
 import { openTaskDb, TaskDb } from '../src/demo/taskdb';
 import { Controller } from '../src/demo/controller';
 import { fleetOptions, makeLogger } from '../src/demo/cli';
@@ -23,7 +24,7 @@ async function main(): Promise<number> {
   try {
     db = new TaskDb(openTaskDb(a.db, false));
   } catch (err) {
-    throw describeDbError(err, a.db, EXIT.refused);
+    throw describeDbError(err, a.db);
   }
   const log = makeLogger('task-controller', a.verbose === true, a.log ?? path.join(os.tmpdir(), `task-controller-${process.pid}.log`));
   const c = new Controller(
@@ -48,4 +49,4 @@ async function main(): Promise<number> {
   }
 }
 
-runMain('task-controller', main);
+runMain('task-controller', main, { registry: EXIT.refused, internal: EXIT.refused });

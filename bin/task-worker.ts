@@ -23,4 +23,4 @@ async function main(): Promise<number> {
   return w.run();
 }
 
-runMain('task-worker', main);
+runMain('task-worker', main, { registry: EXIT.refused, internal: EXIT.refused });

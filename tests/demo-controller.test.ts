@@ -5,7 +5,7 @@ import { bin, run, tmpdir, waitFor } from './helpers';
 import { encodeReport } from '../src/demo/frame';
 import { addTasks, admin, dbIn, rawClient, startController, startWorker, tasks } from './demo-helpers';
 import { TaskState } from '../src/demo/taskdb';
-import { freePort } from '../src/demo/showcase';
+import { freePort } from '../src/showcase/showcase';
 
 
 test('task-admin create and check, with the original table and state names', async () => {

@@ -34,9 +34,9 @@ test('schema: the first-schema fixture opens, migrates, and keeps its rows', () 
   before.close();
   const reg = openRegistry(file);
   assert.equal(version(reg.db), SCHEMA_VERSION);
-  assert.equal(reg.task(3)?.status, 'RESERVED');
+  assert.equal(reg.task(3)?.state, 'RESERVED');
   assert.equal(reg.task(3)?.name, 'Runner');
-  assert.equal(reg.task(5)?.status, 'RUNNING');
+  assert.equal(reg.task(5)?.state, 'RUNNING');
   const hist = reg.history({ limit: 10 });
   assert.deepEqual(hist.map((h) => h.taskid), [7, 1, 1]);
   // The original reused ids (task 1 twice, and 7 from before); ours continues above every id seen.

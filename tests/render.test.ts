@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderList, table } from '../src/control/render';
-import type { ListEntry } from '../src/control/list';
+import type { ListEntry } from '../src/control/entries';
 
 test('render: rows past the cli-table3 part are byte for byte what cli-table3 prints', () => {
   const head = ['taskid', 'name', 'wide 名前', 'status'];

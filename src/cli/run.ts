@@ -1,10 +1,19 @@
 import { ExitError } from '../errors';
+import { RegistryError } from '../db/errors';
+
+/** What a command's failures mean as exit codes: each bin chooses its own. */
+export interface ExitCodes {
+  /** The registry cannot be used. */
+  registry: number;
+  /** A bug: anything that is neither an ExitError nor a RegistryError. */
+  internal: number;
+}
 
 /**
  * The single place a taskwatch command exits. `main` returns the exit status or throws;
- * an ExitError prints its sentence, anything else is a bug and says so (stack only with --debug).
+ * an ExitError or RegistryError prints its sentence, anything else is a bug and says so (stack only with --debug).
  */
-export function runMain(prog: string, main: () => Promise<number> | number, internalExit = 1): void {
+export function runMain(prog: string, main: () => Promise<number> | number, codes: ExitCodes): void {
   const own = process.argv.indexOf('--');
   const debug = process.argv.slice(0, own < 0 ? undefined : own).includes('--debug');
   Promise.resolve()
@@ -12,16 +21,16 @@ export function runMain(prog: string, main: () => Promise<number> | number, inte
     .then(
       (code) => exitAfterFlush(code),
       (err: unknown) => {
-        if (err instanceof ExitError) {
+        if (err instanceof ExitError || err instanceof RegistryError) {
           process.stderr.write(`${prog}: ${err.message}\n`);
           if (debug && err.cause instanceof Error) process.stderr.write(`${err.cause.stack}\n`);
-          exitAfterFlush(err.exitCode);
+          exitAfterFlush(err instanceof ExitError ? err.exitCode : codes.registry);
           return;
         }
         const e = err as Error;
         process.stderr.write(`${prog}: internal error: ${e?.message ?? String(err)}${debug ? '' : ' (run with --debug for details)'}\n`);
         if (debug) process.stderr.write(`${e?.stack}\n`);
-        exitAfterFlush(internalExit);
+        exitAfterFlush(codes.internal);
       },
     );
 }

@@ -1,22 +1,15 @@
-import { ExitError, EXIT } from '../errors';
-import type { Registry } from '../db/registry';
-import { readFeedbackFile } from '../feedback/file';
-import { feedbackObject } from './history';
-import { describeUnknown } from './lookup';
+import { EXIT } from '../errors';
+import { parseId } from '../cli/args';
+import type { CommandRun } from './command';
+import { feedbackOf } from './lookup';
 
-/** A live task's feedback comes from its file; an ended task's from history. */
-export function feedbackOf(reg: Registry, id: number): Record<string, unknown> {
-  const t = reg.task(id);
-  if (t) {
-    if (t.status === 'RESERVED') throw new ExitError(`task ${id} is reserved and has not started; it has no feedback yet`, EXIT.refused);
-    if (!t.feedpath) throw new ExitError(`task ${id} was launched without --feedpath, so it has no feedback file`, EXIT.refused);
-    try {
-      return readFeedbackFile(t.feedpath).values;
-    } catch (err) {
-      throw new ExitError(`cannot read task ${id}'s feedback file ${t.feedpath}: ${(err as Error).message}`, EXIT.refused);
-    }
+/** control --feedback ID [--follow] */
+export const run: CommandRun = async (a, reg, out) => {
+  const id = parseId(a.feedback, '--feedback', EXIT.usage);
+  if (a.follow) {
+    await (require('./follow') as typeof import('./follow')).followFeedback(reg, id, out);
+    return EXIT.ok;
   }
-  const h = reg.historyOf(id);
-  if (h) return feedbackObject(h.feedback);
-  throw describeUnknown(reg, id, 'no feedback to show');
-}
+  out(JSON.stringify(feedbackOf(reg, id)));
+  return EXIT.ok;
+};

@@ -1,6 +1,6 @@
 import { watch } from 'chokidar';
 import type { Registry } from '../db/registry';
-import { feedbackOf } from './feedback';
+import { feedbackOf } from './lookup';
 
 /**
  * `control --feedback ID --follow`: prints the task's feedback, then again whenever its file
@@ -10,7 +10,8 @@ import { feedbackOf } from './feedback';
  */
 export function followFeedback(reg: Registry, id: number, out: (line: string) => void): Promise<void> {
   const first = JSON.stringify(feedbackOf(reg, id)); // the usual sentences for unknown or reserved ids
-  const file = reg.task(id)?.feedpath;
+  const t = reg.task(id);
+  const file = t && t.state !== 'RESERVED' ? t.watch?.feedFile : undefined;
   if (!file) {
     out(first); // already ended: history holds the last word
     return Promise.resolve();

@@ -1,70 +1,18 @@
-import type { HistoryRow, Registry } from '../db/registry';
-import type { Outcome } from '../outcome';
-
-/** One ended task, with exactly the keys `control --history --json` prints. */
-export interface HistoryEntry {
-  id: number;
-  taskid: number;
-  name: string | null;
-  info1: string | null;
-  info2: string | null;
-  info3: string | null;
-  command: string[] | null;
-  pid: number | null;
-  starttime: number | null;
-  endtime: number | null;
-  duration: number | null;
-  outcome: Outcome | null;
-  exitcode: number | null;
-  termsignal: string | null;
-  termerror: string | null;
-  feedback: Record<string, unknown>;
-}
-
-/** Stored JSON back to an object; rows from taskwatcher 1.x may hold a JSON string of JSON. */
-export function feedbackObject(stored: string | Buffer | null): Record<string, unknown> {
-  let v: unknown = stored == null ? null : String(stored);
-  for (let i = 0; i < 2 && typeof v === 'string'; i++) {
-    try {
-      v = JSON.parse(v);
-    } catch {
-      return {};
-    }
-  }
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-}
-
-function commandArray(stored: string | null): string[] | null {
-  if (stored == null) return null;
-  try {
-    const v = JSON.parse(stored);
-    return Array.isArray(v) ? v.map(String) : [String(v)];
-  } catch {
-    return [stored];
-  }
-}
-
-export function historyEntry(h: HistoryRow): HistoryEntry {
-  return {
-    id: h.id,
-    taskid: h.taskid,
-    name: h.taskname,
-    info1: h.info1,
-    info2: h.info2,
-    info3: h.info3,
-    command: commandArray(h.command),
-    pid: h.pid,
-    starttime: h.starttime,
-    endtime: h.endtime,
-    duration: h.duration,
-    outcome: h.outcome,
-    exitcode: h.exitcode,
-    termsignal: h.termsignal,
-    termerror: h.termerror,
-    feedback: feedbackObject(h.feedback),
-  };
-}
+import { EXIT } from '../errors';
+import { parseId } from '../cli/args';
+import type { Registry } from '../db/registry';
+import type { CommandRun } from './command';
+import { historyEntry, type HistoryEntry } from './entries';
 
 export function listHistory(reg: Registry, o: { limit: number; name?: string }): HistoryEntry[] {
   return reg.history(o).map(historyEntry);
 }
+
+/** control --history [--limit N] [--name NAME] [--json] */
+export const run: CommandRun = (a, reg, out) => {
+  const limit = a.limit === undefined ? 50 : parseId(a.limit, '--limit', EXIT.usage);
+  const entries = listHistory(reg, { limit, name: a.name });
+  // The table's module (cli-table3) loads only when a table is printed.
+  out(a.json ? JSON.stringify(entries) : (require('./render') as typeof import('./render')).renderHistory(entries));
+  return EXIT.ok;
+};

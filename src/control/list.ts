@@ -1,43 +1,28 @@
 import pidusage from 'pidusage';
+import { EXIT } from '../errors';
 import type { Registry } from '../db/registry';
-import type { TaskStatus } from '../feedback/status';
+import type { CommandRun } from './command';
+import type { ListEntry } from './entries';
 import { viewOf } from './live';
-
-/** One live task, with exactly the keys `control --list --json` prints. */
-export interface ListEntry {
-  taskid: number;
-  name: string | null;
-  info1: string | null;
-  info2: string | null;
-  info3: string | null;
-  pid: number | null;
-  status: TaskStatus;
-  starttime: number | null;
-  duration: number | null;
-  feedback: boolean;
-  timer: number | null;
-  timeout: number | null;
-  cpu: number | null;
-  memory: number | null;
-}
 
 export async function listTasks(reg: Registry): Promise<ListEntry[]> {
   const now = Date.now();
   const entries = reg.liveTasks(now / 1000).map((t): ListEntry => {
     const v = viewOf(t, now);
+    const launched = t.state !== 'RESERVED' ? t : null;
     return {
       taskid: t.id,
       name: t.name,
       info1: t.info1,
       info2: t.info2,
       info3: t.info3,
-      pid: t.pid,
+      pid: launched?.leader?.pid ?? null,
       status: v.status,
-      starttime: t.starttime,
-      duration: t.starttime == null ? null : now / 1000 - t.starttime,
-      feedback: t.feedback === 1,
+      starttime: launched?.startedAt ?? null,
+      duration: launched ? now / 1000 - launched.startedAt : null,
+      feedback: launched?.watch != null,
       timer: v.timer,
-      timeout: t.timeout,
+      timeout: launched?.watch?.timeoutSec ?? null,
       cpu: null,
       memory: null,
     };
@@ -62,3 +47,11 @@ export async function listTasks(reg: Registry): Promise<ListEntry[]> {
   pidusage.clear();
   return entries;
 }
+
+/** control --list [--json] */
+export const run: CommandRun = async (a, reg, out) => {
+  const entries = await listTasks(reg);
+  // The table's module (cli-table3) loads only when a table is printed.
+  out(a.json ? JSON.stringify(entries) : (require('./render') as typeof import('./render')).renderList(entries));
+  return EXIT.ok;
+};

@@ -1,7 +1,7 @@
-import { deriveStatus, type TaskStatus } from '../feedback/status';
+import { deriveStatus, type TaskStatus } from '../task/status';
+import type { Task } from '../task/model';
 import { heartbeatMs } from '../feedback/file';
 import { isSameProcess } from '../proc/identity';
-import type { TaskRow } from '../db/registry';
 
 export interface LiveView {
   status: TaskStatus;
@@ -9,18 +9,18 @@ export interface LiveView {
   timer: number | null;
 }
 
-/** Reads the facts a row's status depends on (launcher identity, feedback mtime) and derives it. */
-export function viewOf(t: TaskRow, nowMs = Date.now()): LiveView {
-  const reserved = t.status === 'RESERVED';
+/** Reads the facts a task's status depends on (launcher identity, feedback mtime) and derives it. */
+export function viewOf(t: Task, nowMs = Date.now()): LiveView {
+  if (t.state === 'RESERVED') return { status: deriveStatus({ reserved: true, launcherAlive: false, timeoutMs: null, ageMs: null }), timer: null };
   let ageMs: number | null = null;
-  if (!reserved && t.feedpath && t.timeout != null) {
-    const beat = Math.max(heartbeatMs(t.feedpath) ?? 0, (t.heartbeat ?? 0) * 1000, (t.starttime ?? 0) * 1000);
+  if (t.watch) {
+    const beat = Math.max(heartbeatMs(t.watch.feedFile) ?? 0, (t.heartbeatAt ?? 0) * 1000, t.startedAt * 1000);
     ageMs = nowMs - beat;
   }
   const status = deriveStatus({
-    reserved,
-    launcherAlive: !reserved && isSameProcess(t.launcher_pid, t.launcher_start),
-    timeoutMs: t.feedpath && t.timeout != null ? t.timeout * 1000 : null,
+    reserved: false,
+    launcherAlive: t.launcher !== null && isSameProcess(t.launcher.pid, t.launcher.start),
+    timeoutMs: t.watch ? t.watch.timeoutSec * 1000 : null,
     ageMs,
   });
   return { status, timer: ageMs == null ? null : Math.max(0, ageMs) / 1000 };

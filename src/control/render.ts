@@ -1,6 +1,5 @@
 import Table from 'cli-table3';
-import type { ListEntry } from './list';
-import type { HistoryEntry } from './history';
+import type { HistoryEntry, ListEntry } from './entries';
 import { localTime } from '../time';
 
 const secs = (v: number | null) => (v == null ? '' : v.toFixed(1));

@@ -1,10 +1,17 @@
 import { ExitError, EXIT } from '../errors';
-import type { Infos, Registry } from '../db/registry';
+import { parseSeconds } from '../cli/args';
+import type { CommandRun } from './command';
 
-export function reserve(reg: Registry, o: Infos & { unique?: boolean; ttlSec?: number }): number {
-  if (o.unique && !o.name) throw new ExitError('--unique needs a --name to be unique about', EXIT.usage);
-  const r = reg.reserve(o);
-  if (r.ok) return r.id;
-  const h = r.holder;
-  throw new ExitError(`the name '${o.name}' is held by live task ${h.id} (${h.status.toLowerCase()}${h.pid ? `, pid ${h.pid}` : ''}); not reserved`, EXIT.refused);
-}
+/** control --reserve [--name N] [--unique] [--ttl S]: prints the new id, or the holder of a unique name. */
+export const run: CommandRun = (a, reg, out) => {
+  if (a.unique && !a.name) throw new ExitError('--unique needs a --name to be unique about', EXIT.usage);
+  const ttlSec = a.ttl === undefined ? undefined : parseSeconds(a.ttl, '--ttl', EXIT.usage);
+  const r = reg.reserve({ name: a.name, info1: a.info1, info2: a.info2, info3: a.info3, unique: a.unique === true, ttlSec });
+  if (!r.ok) {
+    const h = r.holder;
+    const pid = h.state !== 'RESERVED' && h.leader ? `, pid ${h.leader.pid}` : '';
+    throw new ExitError(`the name '${a.name}' is held by live task ${h.id} (${h.state.toLowerCase()}${pid}); not reserved`, EXIT.refused);
+  }
+  out(a.json ? JSON.stringify({ taskid: r.id }) : String(r.id));
+  return EXIT.ok;
+};

@@ -1,7 +1,10 @@
+import { EXIT } from '../errors';
 import type { Registry } from '../db/registry';
+import { endingOf } from '../task/outcome';
+import { endTask } from '../archive';
 import { isSameProcess } from '../proc/identity';
 import { groupAlive } from '../proc/terminate';
-import { endTask } from '../ending';
+import type { CommandRun } from './command';
 
 /**
  * Sweeps lapsed reservations, refreshes durations, and settles tasks whose launcher died:
@@ -14,20 +17,22 @@ export async function update(reg: Registry): Promise<string[]> {
   if (swept) out.push(`swept ${swept} expired reservation${swept === 1 ? '' : 's'}`);
   reg.refreshDurations();
   for (const t of reg.liveTasks()) {
-    if (t.status === 'RESERVED' || isSameProcess(t.launcher_pid, t.launcher_start)) continue;
-    const childAlive = t.pid != null && t.pid_start != null && groupAlive({ pgid: t.pid, leaderStart: t.pid_start });
-    if (childAlive) {
-      reg.setStatus(t.id, 'LOST', t.heartbeat);
-      out.push(`task ${t.id}: launcher (pid ${t.launcher_pid}) is gone but its process group ${t.pid} still runs; left LOST (use --kill ${t.id})`);
+    if (t.state === 'RESERVED' || (t.launcher && isSameProcess(t.launcher.pid, t.launcher.start))) continue;
+    const launcher = `launcher (pid ${t.launcher?.pid ?? '?'})`;
+    if (t.leader && groupAlive({ pgid: t.leader.pid, leaderStart: t.leader.start })) {
+      reg.setStatus(t.id, 'LOST', t.heartbeatAt);
+      out.push(`task ${t.id}: ${launcher} is gone but its process group ${t.leader.pid} still runs; left LOST (use --kill ${t.id})`);
       continue;
     }
-    await endTask(reg, t.id, t.feedpath, {
-      outcome: 'lost',
-      exitcode: null,
-      termsignal: null,
-      termerror: `launcher (pid ${t.launcher_pid ?? '?'}) vanished and its processes are gone; exit status unknown`,
-    });
+    await endTask(reg, t.id, t.watch?.feedFile ?? null, endingOf(null, { kind: 'lost', note: `${launcher} vanished and its processes are gone; exit status unknown` }));
     out.push(`task ${t.id}: launcher gone and its processes ended; archived as lost`);
   }
   return out;
 }
+
+/** control --update [--json] */
+export const run: CommandRun = async (a, reg, out) => {
+  const lines = await update(reg);
+  out(a.json ? JSON.stringify(lines) : lines.length ? lines.join('\n') : 'Nothing to update.');
+  return EXIT.ok;
+};

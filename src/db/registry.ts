@@ -2,9 +2,12 @@ import { existsSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate, recreate } from './schema';
-import type { Outcome } from '../outcome';
+import type { Infos, LaunchedTask, RecordedStatus, ReservedTask, Task } from '../task/model';
+import type { EndingFields, Outcome } from '../task/outcome';
+import { DEFAULT_GRACE_SEC } from '../task/model';
 
-export interface TaskRow {
+/** A tasks row as SQLite returns it; it becomes a Task at this file's edge and nowhere else. */
+interface TaskRow {
   id: number;
   name: string | null;
   info1: string | null;
@@ -49,13 +52,6 @@ export interface HistoryRow {
   outcome: Outcome | null;
 }
 
-export interface Infos {
-  name?: string;
-  info1?: string;
-  info2?: string;
-  info3?: string;
-}
-
 /** What a launcher records when it takes a task. */
 export interface LaunchFields extends Infos {
   command: string[];
@@ -66,19 +62,51 @@ export interface LaunchFields extends Infos {
   launcherStart: number | null;
 }
 
-export interface Ending {
-  outcome: Outcome;
-  exitcode: number | null;
-  termsignal: string | null;
-  termerror: string | null;
+/** An ending as history stores it: the outcome's columns and the final feedback. */
+export interface ArchivedEnding extends EndingFields {
   feedback: Record<string, string> | null;
 }
 
-export type ReserveResult = { ok: true; id: number } | { ok: false; holder: TaskRow };
+export type ReserveResult = { ok: true; id: number } | { ok: false; holder: Task };
 export type ClaimResult = 'claimed' | 'unknown' | 'taken';
 
 export const DEFAULT_TTL_SEC = 300;
 export const nowSec = (): number => Date.now() / 1000;
+
+const RECORDED: readonly string[] = ['RUNNING', 'SILENT', 'STALLED', 'LOST'];
+
+/** The edge: a row to a Task. An unknown stored status (a foreign writer) reads as RUNNING, the watcher's default. */
+function toTask(r: TaskRow): Task {
+  const common = { id: r.id, name: r.name, info1: r.info1, info2: r.info2, info3: r.info3 };
+  if (r.status === 'RESERVED') {
+    const reserved: ReservedTask = { ...common, state: 'RESERVED', reservedAt: r.reservetime ?? 0, expiresAt: r.expires ?? Infinity };
+    return reserved;
+  }
+  const launched: LaunchedTask = {
+    ...common,
+    state: (RECORDED.includes(r.status) ? r.status : 'RUNNING') as RecordedStatus,
+    command: commandArray(r.command) ?? [],
+    startedAt: r.starttime ?? r.reservetime ?? 0,
+    launcher: r.launcher_pid != null && r.launcher_start != null ? { pid: r.launcher_pid, start: r.launcher_start } : null,
+    leader: r.pid != null && r.pid_start != null ? { pid: r.pid, start: r.pid_start } : null,
+    watch: r.feedpath && r.timeout != null ? { feedFile: r.feedpath, timeoutSec: r.timeout } : null,
+    graceSec: r.grace ?? DEFAULT_GRACE_SEC,
+    heartbeatAt: r.heartbeat,
+    killRequest: r.kill_note != null ? { graceSec: r.kill_grace, note: r.kill_note } : null,
+  };
+  return launched;
+}
+
+/** Stored JSON argv back to an array; a bare string from an older writer is one word. */
+export function commandArray(stored: string | null): string[] | null {
+  if (stored == null) return null;
+  try {
+    const v = JSON.parse(stored);
+    return Array.isArray(v) ? v.map(String) : [String(v)];
+  } catch {
+    return [stored];
+  }
+}
 
 export interface OpenOptions {
   /** Create the parent directory (only for the default location). */
@@ -145,7 +173,7 @@ export class Registry {
         this.sweep(now);
         if (o.unique) {
           const holder = this.db.prepare(`SELECT * FROM tasks WHERE name = ? ORDER BY id LIMIT 1`).get(o.name ?? null) as TaskRow | undefined;
-          if (holder) return { ok: false, holder };
+          if (holder) return { ok: false, holder: toTask(holder) };
         }
         const r = this.db
           .prepare(`INSERT INTO tasks (name, info1, info2, info3, status, feedback, reservetime, expires) VALUES (?, ?, ?, ?, 'RESERVED', 0, ?, ?)`)
@@ -200,7 +228,7 @@ export class Registry {
   }
 
   /** The launcher writes its view on every status change; readers derive the live status anyway. */
-  setStatus(id: number, status: string, heartbeat: number | null, now = nowSec()): void {
+  setStatus(id: number, status: RecordedStatus, heartbeat: number | null, now = nowSec()): void {
     this.db
       .prepare(`UPDATE tasks SET status = ?, heartbeat = ?, lastupdate = ?, duration = ? - starttime WHERE id = ?`)
       .run(status, heartbeat, now, now, id);
@@ -211,10 +239,10 @@ export class Registry {
   }
 
   /** Moves a live task into history and removes its row, in one transaction. */
-  archive(id: number, e: Ending, now = nowSec()): number | null {
+  archive(id: number, e: ArchivedEnding, now = nowSec()): number | null {
     return this.db
       .transaction(() => {
-        const t = this.task(id);
+        const t = this.db.prepare(`SELECT * FROM tasks WHERE id = ?`).get(id) as TaskRow | undefined;
         if (!t) return null;
         const start = t.starttime ?? t.reservetime;
         const r = this.db
@@ -230,19 +258,18 @@ export class Registry {
       .immediate();
   }
 
-  task(id: number): TaskRow | undefined {
-    return this.db.prepare(`SELECT * FROM tasks WHERE id = ?`).get(id) as TaskRow | undefined;
+  task(id: number): Task | undefined {
+    const r = this.db.prepare(`SELECT * FROM tasks WHERE id = ?`).get(id) as TaskRow | undefined;
+    return r && toTask(r);
   }
 
   /** Live rows, without reservations that have lapsed but not been swept yet. */
-  liveTasks(now = nowSec()): TaskRow[] {
-    return this.db
-      .prepare(`SELECT * FROM tasks WHERE NOT (status = 'RESERVED' AND expires <= ?) ORDER BY id`)
-      .all(now) as TaskRow[];
+  liveTasks(now = nowSec()): Task[] {
+    return (this.db.prepare(`SELECT * FROM tasks WHERE NOT (status = 'RESERVED' AND expires <= ?) ORDER BY id`).all(now) as TaskRow[]).map(toTask);
   }
 
-  tasksNamed(name: string): TaskRow[] {
-    return this.db.prepare(`SELECT * FROM tasks WHERE name = ? ORDER BY id`).all(name) as TaskRow[];
+  tasksNamed(name: string): Task[] {
+    return (this.db.prepare(`SELECT * FROM tasks WHERE name = ? ORDER BY id`).all(name) as TaskRow[]).map(toTask);
   }
 
   history(o: { limit: number; name?: string }): HistoryRow[] {

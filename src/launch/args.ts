@@ -1,7 +1,6 @@
-import { ExitError } from '../errors';
+import { ExitError, EXIT } from '../errors';
 import { parseId, parseSeconds } from '../cli/args';
-import { EXIT_LAUNCH_FAILED } from '../outcome';
-import { DEFAULT_GRACE_SEC } from '../proc/terminate';
+import { DEFAULT_GRACE_SEC } from '../task/model';
 
 // Hand-rolled rather than yargs: one launcher runs per watched task, and yargs alone costs
 // about 6 MB of memory in each of them.
@@ -36,7 +35,7 @@ archived in the registry's history. Exit status: the command's own; 128+N if it 
 const VALUE = ['db', 'taskid', 'name', 'info1', 'info2', 'info3', 'feedpath', 'timeout', 'grace', 'max-time'] as const;
 const FLAG = ['keep-feedback', 'debug', 'help'] as const;
 
-const bad = (msg: string) => new ExitError(msg, EXIT_LAUNCH_FAILED);
+const bad = (msg: string) => new ExitError(msg, EXIT.launchFailed);
 
 export function parseLaunchArgs(argv: string[]): LaunchOptions {
   const v: Partial<Record<(typeof VALUE)[number], string>> = {};
@@ -72,15 +71,15 @@ export function parseLaunchArgs(argv: string[]): LaunchOptions {
   }
   const o: LaunchOptions = {
     db: v.db,
-    taskid: v.taskid === undefined ? undefined : parseId(v.taskid, '--taskid', EXIT_LAUNCH_FAILED),
+    taskid: v.taskid === undefined ? undefined : parseId(v.taskid, '--taskid', EXIT.launchFailed),
     name: v.name,
     info1: v.info1,
     info2: v.info2,
     info3: v.info3,
     feedpath: v.feedpath,
-    timeoutSec: v.timeout === undefined ? 30 : parseSeconds(v.timeout, '--timeout', EXIT_LAUNCH_FAILED),
-    graceSec: v.grace === undefined ? DEFAULT_GRACE_SEC : parseSeconds(v.grace, '--grace', EXIT_LAUNCH_FAILED, true),
-    maxTimeSec: v['max-time'] === undefined ? undefined : parseSeconds(v['max-time'], '--max-time', EXIT_LAUNCH_FAILED),
+    timeoutSec: v.timeout === undefined ? 30 : parseSeconds(v.timeout, '--timeout', EXIT.launchFailed),
+    graceSec: v.grace === undefined ? DEFAULT_GRACE_SEC : parseSeconds(v.grace, '--grace', EXIT.launchFailed, true),
+    maxTimeSec: v['max-time'] === undefined ? undefined : parseSeconds(v['max-time'], '--max-time', EXIT.launchFailed),
     keepFeedback: f['keep-feedback'] === true,
     debug: f.debug === true,
     help: f.help === true,

@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { heartbeatMs } from '../feedback/file';
-import { statusForAge, type WatchedStatus } from '../feedback/status';
+import { statusForAge, type WatchedStatus } from '../task/status';
 
 /**
  * Watches a feedback file's mtime by event, never by polling. One timer is armed for the next

@@ -2,14 +2,15 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { statSync, type Stats } from 'node:fs';
 import { basename, resolve as resolvePath } from 'node:path';
-import { ExitError, describeDbError } from '../errors';
+import { ExitError, EXIT } from '../errors';
+import { describeDbError } from '../db/errors';
 import { openFor } from '../db/open';
 import type { LaunchFields, Registry } from '../db/registry';
 import { feedbackFileName } from '../feedback/file';
 import { procStartTime } from '../proc/identity';
 import { signalGroup, terminateGroup, type GroupTarget, type TerminateResult } from '../proc/terminate';
-import { EXIT_LAUNCH_FAILED, resultOfExit, resultOfSpawnError, type Result, type StopReason } from '../outcome';
-import { endTask } from '../ending';
+import { endingFields, endingOf, exitStatus, failedToStart, type Ending, type Reason } from '../task/outcome';
+import { endTask } from '../archive';
 import { HeartbeatWatch } from './heartbeat';
 import type { LaunchOptions } from './args';
 
@@ -19,7 +20,7 @@ export async function launch(o: LaunchOptions): Promise<number> {
   // Debug lines carry epoch ms, so a benchmark can time the archive against the child's exit.
   const log = o.debug ? (m: string) => process.stderr.write(`launch: [${Date.now()}] ${m}\n`) : () => {};
   const feedDir = o.feedpath === undefined ? null : checkFeedDir(o.feedpath);
-  const reg = openFor(o.db, EXIT_LAUNCH_FAILED);
+  const reg = openFor(o.db);
   try {
     const id = takeTask(reg, o, feedDir);
     return await watch(reg, id, feedDir ? feedbackFileName(feedDir, id) : null, o, log);
@@ -34,9 +35,9 @@ function checkFeedDir(dir: string): string {
   try {
     st = statSync(abs);
   } catch {
-    throw new ExitError(`--feedpath ${dir} does not exist; create the directory first`, EXIT_LAUNCH_FAILED);
+    throw new ExitError(`--feedpath ${dir} does not exist; create the directory first`, EXIT.launchFailed);
   }
-  if (!st.isDirectory()) throw new ExitError(`--feedpath ${dir} is not a directory`, EXIT_LAUNCH_FAILED);
+  if (!st.isDirectory()) throw new ExitError(`--feedpath ${dir} is not a directory`, EXIT.launchFailed);
   return abs;
 }
 
@@ -63,11 +64,12 @@ function takeTask(reg: Registry, o: LaunchOptions, feedDir: string | null): numb
     const claim = reg.claim(id, { ...fields, feedpath: feedDir ? feedbackFileName(feedDir, id) : null });
     if (claim === 'claimed') return id;
     const ended = reg.historyOf(id);
-    if (claim === 'taken') throw new ExitError(`task ${id} is not reserved: another launcher has already taken it`, EXIT_LAUNCH_FAILED);
-    if (ended) throw new ExitError(`task ${id} has already run and ended (outcome ${ended.outcome ?? 'unknown'}); reserve a new id`, EXIT_LAUNCH_FAILED);
-    throw new ExitError(`task ${id} is not reserved (never reserved, or its reservation lapsed); run control --reserve first`, EXIT_LAUNCH_FAILED);
+    if (claim === 'taken') throw new ExitError(`task ${id} is not reserved: another launcher has already taken it`, EXIT.launchFailed);
+    if (ended) throw new ExitError(`task ${id} has already run and ended (outcome ${ended.outcome ?? 'unknown'}); reserve a new id`, EXIT.launchFailed);
+    throw new ExitError(`task ${id} is not reserved (never reserved, or its reservation lapsed); run control --reserve first`, EXIT.launchFailed);
   } catch (err) {
-    throw describeDbError(err, reg.file, EXIT_LAUNCH_FAILED);
+    if (err instanceof ExitError) throw err;
+    throw describeDbError(err, reg.file);
   }
 }
 
@@ -97,9 +99,9 @@ async function watch(reg: Registry, id: number, feedFile: string | null, o: Laun
   trySave(() => reg.setChild(id, child.pid as number, target.leaderStart), log);
   log(`task ${id}: pid ${child.pid} started`);
 
-  let reason: StopReason | null = null;
+  let reason: Reason | null = null;
   let terminating: Promise<TerminateResult> | null = null;
-  const stop = (r: StopReason, graceSec: number) => {
+  const stop = (r: Reason, graceSec: number) => {
     if (reason) return;
     reason = r;
     log(`task ${id}: stopping (${r.note}); SIGTERM to group ${target.pgid}, SIGKILL after ${graceSec} s`);
@@ -111,8 +113,9 @@ async function watch(reg: Registry, id: number, feedFile: string | null, o: Laun
       if (sig === 'SIGINT') signalGroup(target, 'SIGKILL'); // a second Ctrl-C does not wait for the grace
       return;
     }
-    const req = tryRead(() => reg.task(id), log); // control --kill leaves its note and grace here before signalling
-    if (req?.kill_note) stop({ kind: 'killed', note: req.kill_note }, req.kill_grace ?? o.graceSec);
+    const t = tryRead(() => reg.task(id), log); // control --kill leaves its note and grace here before signalling
+    const req = t && t.state !== 'RESERVED' ? t.killRequest : null;
+    if (req) stop({ kind: 'killed', note: req.note }, req.graceSec ?? o.graceSec);
     else stop({ kind: 'killed', note: `launch received ${sig}` }, o.graceSec);
   };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
@@ -135,9 +138,9 @@ async function watch(reg: Registry, id: number, feedFile: string | null, o: Laun
   const [code, signal] = await exited;
   heartbeat?.stop();
   clearTimeout(maxTimer);
-  const result = resultOfExit(code, signal, reason);
-  log(`task ${id}: ${result.outcome}${result.termerror ? ` (${result.termerror})` : ''}`);
-  const status = await archive(reg, id, feedFile, result, o.keepFeedback);
+  const ending = endingOf(signal ? { code: null, signal } : { code: code ?? 0, signal: null }, reason);
+  log(`task ${id}: ${ending.outcome}`);
+  const status = await archive(reg, id, feedFile, ending, o.keepFeedback);
   log(`task ${id}: archived`);
   if (terminating) await terminating; // grandchildren still get their SIGKILL after the grace
   for (const s of STOP_SIGNALS) process.off(s, onSignal);
@@ -145,21 +148,21 @@ async function watch(reg: Registry, id: number, feedFile: string | null, o: Laun
 }
 
 async function failToStart(reg: Registry, id: number, err: NodeJS.ErrnoException, command: string): Promise<number> {
-  const result = resultOfSpawnError(err, command);
-  process.stderr.write(`launch: ${result.termerror}\n`);
-  return archive(reg, id, null, result, false);
+  const ending = failedToStart(err.code ?? null, command, err.message);
+  process.stderr.write(`launch: ${endingFields(ending).termerror}\n`);
+  return archive(reg, id, null, ending, false);
 }
 
 /** Archives the ending; if the registry cannot take it even after retries, says so and prints the record. */
-async function archive(reg: Registry, id: number, feedFile: string | null, r: Result, keepFeedback: boolean): Promise<number> {
+async function archive(reg: Registry, id: number, feedFile: string | null, ending: Ending, keepFeedback: boolean): Promise<number> {
   try {
-    await endTask(reg, id, feedFile, r, { keepFeedback });
-    return r.status;
+    await endTask(reg, id, feedFile, ending, { keepFeedback });
+    return exitStatus(ending);
   } catch (err) {
-    const e = describeDbError(err, reg.file, EXIT_LAUNCH_FAILED);
-    const record = JSON.stringify({ taskid: id, outcome: r.outcome, exitcode: r.exitcode, termsignal: r.termsignal, termerror: r.termerror, endtime: Date.now() / 1000 });
+    const e = describeDbError(err, reg.file);
+    const record = JSON.stringify({ taskid: id, ...endingFields(ending), endtime: Date.now() / 1000 });
     process.stderr.write(`launch: task ${id} ended but could not be archived: ${e.message}\nlaunch: the ending was: ${record}\n`);
-    return EXIT_LAUNCH_FAILED;
+    return EXIT.launchFailed;
   }
 }
 

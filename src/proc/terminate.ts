@@ -42,9 +42,6 @@ export function groupAlive(t: GroupTarget): boolean {
   return false;
 }
 
-/** Seconds between SIGTERM and SIGKILL unless told otherwise (launch --grace, control --kill --grace). */
-export const DEFAULT_GRACE_SEC = 10;
-
 export type TerminateResult = 'terminated' | 'killed' | 'gone' | 'not-ours';
 
 /** Most groups die within a few ms of SIGTERM: look again soon, then back off to every 20 ms. */

@@ -12,10 +12,9 @@ export interface ShowcaseOptions {
   tasks: number;
   maxSleep: number;
   out: (line: string) => void;
+  /** Where each of taskwatch's commands is: the showcase runs them as a person would. */
+  binPath: (name: string) => string;
 }
-
-const BIN = path.resolve(__dirname, '..', '..', 'bin');
-const binPath = (name: string) => path.join(BIN, `${name}.js`);
 
 interface Launched {
   name: string;
@@ -33,9 +32,9 @@ interface LiveRow {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function capture(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(binPath: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [binPath(cmd), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [binPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
@@ -54,6 +53,8 @@ export async function freePort(): Promise<number> {
 }
 
 export async function runShowcase(o: ShowcaseOptions): Promise<number> {
+  const { binPath } = o;
+  const capture = (cmd: string, args: string[]) => run(binPath(cmd), args);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskwatch-demo-'));
   const reg = path.join(dir, 'taskwatch.db');
   const tasksDb = path.join(dir, 'tasks.db');

@@ -1,0 +1,25 @@
+import type { Registry } from '../db/registry';
+
+/** control's options as parsed; each command reads the ones it takes. */
+export interface ControlArgs {
+  json: boolean;
+  name?: string;
+  info1?: string;
+  info2?: string;
+  info3?: string;
+  unique?: boolean;
+  ttl?: string;
+  limit?: string;
+  feedback?: string;
+  follow?: boolean;
+  kill?: string;
+  killall?: string;
+  grace?: string;
+  force?: boolean;
+}
+
+/** Prints one line (or a block) on stdout. */
+export type Out = (text: string) => void;
+
+/** One control command: it reads its options, works on the registry, prints, and returns the exit status. */
+export type CommandRun = (a: ControlArgs, reg: Registry, out: Out) => Promise<number> | number;

@@ -1,0 +1,77 @@
+import { commandArray, type HistoryRow } from '../db/registry';
+import type { Outcome } from '../task/outcome';
+import type { TaskStatus } from '../task/status';
+
+// What control prints about tasks, as plain objects with exactly the keys its --json shows.
+
+/** One live task, with exactly the keys `control --list --json` prints. */
+export interface ListEntry {
+  taskid: number;
+  name: string | null;
+  info1: string | null;
+  info2: string | null;
+  info3: string | null;
+  pid: number | null;
+  status: TaskStatus;
+  starttime: number | null;
+  duration: number | null;
+  feedback: boolean;
+  timer: number | null;
+  timeout: number | null;
+  cpu: number | null;
+  memory: number | null;
+}
+
+/** One ended task, with exactly the keys `control --history --json` prints. */
+export interface HistoryEntry {
+  id: number;
+  taskid: number;
+  name: string | null;
+  info1: string | null;
+  info2: string | null;
+  info3: string | null;
+  command: string[] | null;
+  pid: number | null;
+  starttime: number | null;
+  endtime: number | null;
+  duration: number | null;
+  outcome: Outcome | null;
+  exitcode: number | null;
+  termsignal: string | null;
+  termerror: string | null;
+  feedback: Record<string, unknown>;
+}
+
+/** Stored JSON back to an object; rows from taskwatcher 1.x may hold a JSON string of JSON. */
+export function feedbackObject(stored: string | Buffer | null): Record<string, unknown> {
+  let v: unknown = stored == null ? null : String(stored);
+  for (let i = 0; i < 2 && typeof v === 'string'; i++) {
+    try {
+      v = JSON.parse(v);
+    } catch {
+      return {};
+    }
+  }
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+export function historyEntry(h: HistoryRow): HistoryEntry {
+  return {
+    id: h.id,
+    taskid: h.taskid,
+    name: h.taskname,
+    info1: h.info1,
+    info2: h.info2,
+    info3: h.info3,
+    command: commandArray(h.command),
+    pid: h.pid,
+    starttime: h.starttime,
+    endtime: h.endtime,
+    duration: h.duration,
+    outcome: h.outcome,
+    exitcode: h.exitcode,
+    termsignal: h.termsignal,
+    termerror: h.termerror,
+    feedback: feedbackObject(h.feedback),
+  };
+}

@@ -1,0 +1,57 @@
+import type { WatchedStatus } from './status';
+
+// A live task as the registry holds it. A reservation carries only what a reservation has; a
+// launched task carries what its watcher recorded. Rows become these types at the registry's edge.
+
+/** Seconds between SIGTERM and SIGKILL unless told otherwise (launch --grace, control --kill --grace). */
+export const DEFAULT_GRACE_SEC = 10;
+
+/** A process proven by its start time (field 22 of /proc/PID/stat): pids are reused, this pair is not. */
+export interface ProcessId {
+  pid: number;
+  start: number;
+}
+
+export interface Infos {
+  name?: string;
+  info1?: string;
+  info2?: string;
+  info3?: string;
+}
+
+interface Common {
+  id: number;
+  name: string | null;
+  info1: string | null;
+  info2: string | null;
+  info3: string | null;
+}
+
+export interface ReservedTask extends Common {
+  state: 'RESERVED';
+  reservedAt: number;
+  expiresAt: number;
+}
+
+/** The status a launched task's row holds: the watcher's last word, or LOST once control found it gone. */
+export type RecordedStatus = WatchedStatus | 'LOST';
+
+export interface LaunchedTask extends Common {
+  state: RecordedStatus;
+  command: string[];
+  startedAt: number;
+  launcher: ProcessId | null;
+  /** The child, leader of the task's process group; null until the launcher has recorded it. */
+  leader: ProcessId | null;
+  /** The heartbeat: the feedback file and the quiet time that ends the task. */
+  watch: { feedFile: string; timeoutSec: number } | null;
+  graceSec: number;
+  /** The last heartbeat the launcher knew of, epoch seconds (survives a deleted file). */
+  heartbeatAt: number | null;
+  /** Left by control --kill before it signals the launcher. */
+  killRequest: { graceSec: number | null; note: string } | null;
+}
+
+export type Task = ReservedTask | LaunchedTask;
+
+export const isLaunched = (t: Task): t is LaunchedTask => t.state !== 'RESERVED';
