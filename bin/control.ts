@@ -4,23 +4,27 @@ import { cliParser } from '../src/cli/parser';
 import { ExitError, EXIT } from '../src/errors';
 import { describeDbError, isDbError } from '../src/db/errors';
 import { openFor } from '../src/db/open';
-import type { CommandRun, ControlArgs } from '../src/control/command';
+import type { Command, ControlArgs } from '../src/control/command';
 
-/**
- * The commands, each loaded only when it runs (so --reserve does not pay for tables and pidusage).
- * Exactly one is given per call.
- */
+interface Entry {
+  /** Only commands that bring a registry into use may create it; the others say there is none. */
+  creates: boolean;
+  /** The command's module is loaded only when it runs (so --reserve does not pay for tables and pidusage). */
+  load: () => Command;
+}
+
+/** Exactly one is given per call. */
 const COMMANDS = {
-  reserve: () => (require('../src/control/reserve') as typeof import('../src/control/reserve')).run,
-  list: () => (require('../src/control/list') as typeof import('../src/control/list')).run,
-  history: () => (require('../src/control/history') as typeof import('../src/control/history')).run,
-  feedback: () => (require('../src/control/feedback') as typeof import('../src/control/feedback')).run,
-  kill: () => (require('../src/control/kill') as typeof import('../src/control/kill')).run,
-  killall: () => (require('../src/control/kill') as typeof import('../src/control/kill')).runAll,
-  clear: () => (require('../src/control/clear') as typeof import('../src/control/clear')).run,
-  initialize: () => (require('../src/control/initialize') as typeof import('../src/control/initialize')).run,
-  update: () => (require('../src/control/update') as typeof import('../src/control/update')).run,
-} satisfies Record<string, () => CommandRun>;
+  reserve: { creates: true, load: () => (require('../src/control/reserve') as typeof import('../src/control/reserve')).command },
+  list: { creates: false, load: () => (require('../src/control/list') as typeof import('../src/control/list')).command },
+  history: { creates: false, load: () => (require('../src/control/history') as typeof import('../src/control/history')).command },
+  feedback: { creates: false, load: () => (require('../src/control/feedback') as typeof import('../src/control/feedback')).command },
+  kill: { creates: false, load: () => (require('../src/control/kill') as typeof import('../src/control/kill')).command },
+  killall: { creates: false, load: () => (require('../src/control/kill') as typeof import('../src/control/kill')).commandAll },
+  clear: { creates: false, load: () => (require('../src/control/clear') as typeof import('../src/control/clear')).command },
+  initialize: { creates: true, load: () => (require('../src/control/initialize') as typeof import('../src/control/initialize')).command },
+  update: { creates: false, load: () => (require('../src/control/update') as typeof import('../src/control/update')).command },
+} satisfies Record<string, Entry>;
 
 type CommandName = keyof typeof COMMANDS;
 const NAMES = Object.keys(COMMANDS) as CommandName[];
@@ -61,10 +65,12 @@ async function main(): Promise<number> {
   if (given.length === 0) throw new ExitError(`nothing to do: give one of ${NAMES.map((c) => `--${c}`).join(', ')} (see --help)`, EXIT.usage);
   if (given.length > 1) throw new ExitError(`give one command at a time, not ${given.map((c) => `--${c}`).join(' and ')}`, EXIT.usage);
   if (a.follow && a.feedback === undefined) throw new ExitError('--follow goes with --feedback ID', EXIT.usage);
-  const run = COMMANDS[given[0]]();
-  const reg = openFor(a.db);
+  if (a.db === '') throw new ExitError('--db needs a file name', EXIT.usage);
+  const command: Entry = COMMANDS[given[0]];
+  const run = command.load()({ ...a, json: a.json === true } as ControlArgs); // usage errors before any registry is opened
+  const reg = openFor(a.db, { create: command.creates });
   try {
-    return await run({ ...a, json: a.json === true } as ControlArgs, reg, out);
+    return await run(reg, out);
   } catch (err) {
     if (err instanceof ExitError || !isDbError(err)) throw err;
     throw describeDbError(err, reg.file);

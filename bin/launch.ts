@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { runMain } from '../src/cli/run';
 import { EXIT } from '../src/errors';
 import { parseLaunchArgs, USAGE } from '../src/launch/args';

@@ -5,34 +5,49 @@ import { cliParser } from '../src/cli/parser';
 import { ExitError, EXIT } from '../src/errors';
 import { describeDbError } from '../src/db/errors';
 import { openTaskDb } from '../src/demo/taskdb';
-import { allTasks, createTasks, jsonTasks, renderTasks } from '../src/demo/admin';
+import { addTask, allTasks, badTaskName, createTasks, jsonTasks, renderTasks } from '../src/demo/admin';
+
+const wholeNumber = (v: unknown, flag: string, what: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new ExitError(`${flag} needs ${what}, got ${String(v)}`, EXIT.usage);
+  return n;
+};
 
 function main(): number {
-  const a = cliParser('task-admin', '$0 <create|check> -f DB\n\nCreates and checks epoll_demo task databases.')
+  const a = cliParser('task-admin', '$0 <create|add|check> -f DB\n\nCreates and checks epoll_demo task databases.')
     .command('create', 'add randomly generated tasks (creating the file and table if missing)', (y) =>
       y.option('count', { alias: 'n', type: 'number', default: 10, describe: 'how many tasks' })
         .option('max-sleep', { type: 'number', default: 30, describe: 'sleep times are random from 0 to this' }))
+    .command('add', 'add one task by name (at most 27 bytes, as the original worker takes)', (y) =>
+      y.option('name', { type: 'string', demandOption: true, describe: 'the task name' })
+        .option('sleep', { type: 'number', default: 0, describe: 'its sleep time in seconds' }))
     .command('check', 'show every task and its state', (y) => y.option('json', { type: 'boolean', describe: 'JSON instead of a table' }))
     .option('file', { alias: 'f', type: 'string', demandOption: true, describe: 'the task database' })
-    .demandCommand(1, 'give a command: create or check')
+    .demandCommand(1, 'give a command: create, add or check')
     .parseSync();
   const cmd = String(a._[0]);
   const file = a.file;
+  // Every argument is checked before the file is touched.
+  const n = cmd === 'create' ? wholeNumber(a.count, '--count', 'a whole number') : 0;
+  const max = cmd === 'create' ? wholeNumber(a['max-sleep'], '--max-sleep', 'a whole number of seconds') : 0;
+  const name = cmd === 'add' ? String(a.name) : '';
+  const sleep = cmd === 'add' ? wholeNumber(a.sleep, '--sleep', 'a whole number of seconds') : 0;
+  const bad = cmd === 'add' ? badTaskName(name) : null;
+  if (bad) throw new ExitError(`${bad}; not added`, EXIT.usage);
   if (cmd === 'check' && !fs.existsSync(file)) throw new ExitError(`no task database at ${file}`, EXIT.refused);
   let db;
   try {
-    db = openTaskDb(file, cmd === 'create');
+    db = openTaskDb(file, cmd !== 'check');
     db.prepare('SELECT 1 FROM demo_task LIMIT 1').get();
   } catch (err) {
     throw describeDbError(err, file);
   }
   try {
     if (cmd === 'create') {
-      const n = Number(a.count);
-      const max = Number(a['max-sleep']);
-      if (!Number.isInteger(n) || n < 0) throw new ExitError(`--count needs a whole number, got ${a.count}`, EXIT.usage);
-      if (!Number.isInteger(max) || max < 0) throw new ExitError(`--max-sleep needs a whole number of seconds, got ${a['max-sleep']}`, EXIT.usage);
       process.stdout.write(`Created ${createTasks(db, n, max)} tasks\n`);
+    } else if (cmd === 'add') {
+      if (!addTask(db, name, sleep)) throw new ExitError(`a task named '${name}' is already in ${file}; not added`, EXIT.refused);
+      process.stdout.write(`Added ${name}\n`);
     } else {
       const rows = allTasks(db);
       process.stdout.write(`${a.json ? JSON.stringify(jsonTasks(rows)) : renderTasks(rows)}\n`);

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { runMain } from '../src/cli/run';
 import { cliParser } from '../src/cli/parser';
@@ -8,7 +7,7 @@ import { ExitError, EXIT } from '../src/errors';
 import { describeDbError } from '../src/db/errors';
 import { openTaskDb, TaskDb } from '../src/demo/taskdb';
 import { Controller } from '../src/demo/controller';
-import { fleetOptions, makeLogger } from '../src/demo/cli';
+import { fleetOptions, openLog } from '../src/demo/cli';
 
 async function main(): Promise<number> {
   const a = fleetOptions(cliParser('task-controller', '$0 [-v] -p PORT -d DB [--host 127.0.0.1] [--interval SEC] [--margin SEC] [--feedback FILE]'), 'address to listen on')
@@ -16,6 +15,7 @@ async function main(): Promise<number> {
     .option('db', { alias: 'd', type: 'string', demandOption: true, describe: 'the task database (must exist)' })
     .option('interval', { type: 'number', default: 10, describe: 'seconds between reloads and slacker checks' })
     .option('margin', { type: 'number', default: 10, describe: 'seconds past its sleep time before a task is taken back' })
+    .option('hello-timeout', { type: 'number', default: 10, describe: 'seconds a connection may stay without saying which worker it is' })
     .parseSync();
   if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new ExitError(`-p needs a TCP port number, got ${a.port}`, EXIT.usage);
   if (!(a.interval > 0)) throw new ExitError(`--interval needs a number of seconds above 0, got ${a.interval}`, EXIT.usage);
@@ -26,9 +26,13 @@ async function main(): Promise<number> {
   } catch (err) {
     throw describeDbError(err, a.db);
   }
-  const log = makeLogger('task-controller', a.verbose === true, a.log ?? path.join(os.tmpdir(), `task-controller-${process.pid}.log`));
+  if (!(a['hello-timeout'] > 0)) throw new ExitError(`--hello-timeout needs a number of seconds above 0, got ${a['hello-timeout']}`, EXIT.usage);
+  const log = openLog('task-controller', a.verbose === true, a.log);
   const c = new Controller(
-    { host: a.host, port: a.port, dbFile: path.resolve(a.db), intervalSec: a.interval, marginSec: a.margin, feedback: a.feedback ?? process.env.TASKWATCH_FEEDBACK, log },
+    {
+      host: a.host, port: a.port, dbFile: path.resolve(a.db), intervalSec: a.interval, marginSec: a.margin, helloTimeoutSec: a['hello-timeout'],
+      feedback: a.feedback ?? process.env.TASKWATCH_FEEDBACK, log,
+    },
     db,
   );
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {

@@ -1,12 +1,10 @@
 #!/usr/bin/env node
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { runMain } from '../src/cli/run';
 import { cliParser } from '../src/cli/parser';
 import { ExitError, EXIT } from '../src/errors';
 import { MAX_NAME_BYTES } from '../src/demo/frame';
 import { Worker } from '../src/demo/worker';
-import { fleetOptions, makeLogger } from '../src/demo/cli';
+import { fleetOptions, openLog } from '../src/demo/cli';
 
 async function main(): Promise<number> {
   const a = fleetOptions(cliParser('task-worker', '$0 [-v] -p PORT -w WORKER_ID [-s] [--slack SEC] [--host 127.0.0.1] [--feedback FILE]'), "the controller's address")
@@ -18,9 +16,11 @@ async function main(): Promise<number> {
   if (!Number.isInteger(a.port) || a.port <= 0 || a.port > 65535) throw new ExitError(`-p needs a TCP port number, got ${a.port}`, EXIT.usage);
   const idBytes = Buffer.byteLength(a.worker);
   if (idBytes === 0 || idBytes > MAX_NAME_BYTES || a.worker.includes('\0')) throw new ExitError(`-w needs a worker id of 1 to ${MAX_NAME_BYTES} bytes`, EXIT.usage);
-  const log = makeLogger(`task-worker ${a.worker}`, a.verbose === true, a.log ?? path.join(os.tmpdir(), `task-worker-${a.worker}-${process.pid}.log`));
+  const log = openLog(`task-worker ${a.worker}`, a.verbose === true, a.log);
   const w = new Worker({ host: a.host, port: a.port, workerId: a.worker, slacker: a.slacker === true, slackSec: a.slack, feedback: a.feedback ?? process.env.TASKWATCH_FEEDBACK, log });
-  return w.run();
+  const code = await w.run();
+  if (w.why) throw new ExitError(w.why, EXIT.refused);
+  return code;
 }
 
 runMain('task-worker', main, { registry: EXIT.refused, internal: EXIT.refused });

@@ -1,53 +1,63 @@
 import { unlinkSync } from 'node:fs';
-import { readFeedbackFile } from './feedback/file';
-import { isTransient } from './db/errors';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cappedNote, readFeedbackFile } from './feedback/file';
+import { isBusy, isTransient } from './db/errors';
 import type { Registry } from './db/registry';
+import type { LaunchedTask } from './task/model';
 import { endingFields, type Ending } from './task/outcome';
 
-/** The task's last word: its feedback file parsed once more. Unreadable counts as none, never a crash. */
-export function finalFeedback(file: string | null): { values: Record<string, string> | null; note?: string } {
-  if (!file) return { values: null };
+/** The task's last word: its feedback file parsed once more, within the caps. Unreadable counts as none, never a crash. */
+export function finalFeedback(file: string | null): { values: Record<string, string> | null; notes: string[] } {
+  if (!file) return { values: null, notes: [] };
   try {
     const r = readFeedbackFile(file);
-    return { values: r.found ? r.values : null };
+    const capped = cappedNote(r.capped);
+    return { values: r.found ? r.values : null, notes: capped ? [capped] : [] };
   } catch (err) {
-    return { values: null, note: `feedback file unreadable at the end: ${(err as Error).message}` };
+    return { values: null, notes: [`feedback file unreadable at the end: ${(err as Error).message}`] };
   }
 }
 
-/** Backoff between archive attempts when the file is locked past the busy timeout, or the disk is full. */
-const RETRY_MS = [100, 250, 500, 1000, 2000, 4000];
+/** Waits between archive attempts; past the list, the last wait repeats. */
+const RETRY_MS = [50, 100, 250, 500, 1000, 2000, 4000];
+/** A full disk gets a few seconds to clear; another writer's lock, two minutes. */
+const FULL_BUDGET_MS = 8000;
+const BUSY_BUDGET_MS = 120_000;
+
+export interface EndOptions {
+  keepFeedback?: boolean;
+  /** More to say in the record: leftovers, a registry that had to be recreated... */
+  notes?: string[];
+  /** When the process ended (epoch s); now by default. */
+  endedAt?: number;
+}
 
 /**
- * Archives a live task with its final feedback, then deletes the feedback file: archive first,
- * delete second, so an ending is never lost with its file. Transient database errors are retried;
- * if every attempt fails the error is thrown and the feedback file is left in place.
+ * Archives a task with its final feedback, then deletes the feedback file: archive first, delete
+ * second, so an ending is never lost with its file. Transient database errors are retried (a
+ * lock for up to two minutes, a full disk for a few seconds); if every attempt fails the error is
+ * thrown and the feedback file is left in place.
  */
-export async function endTask(
-  reg: Registry,
-  id: number,
-  feedFile: string | null,
-  ending: Ending,
-  o: { keepFeedback?: boolean; notes?: string[] } = {},
-): Promise<number | null> {
+export async function endTask(reg: Registry, t: LaunchedTask, ending: Ending, o: EndOptions = {}): Promise<void> {
+  const feedFile = t.watch?.feedFile ?? null;
   const fb = finalFeedback(feedFile);
-  const fields = { ...endingFields(ending, [...(o.notes ?? []), ...(fb.note ? [fb.note] : [])]), feedback: fb.values };
-  let histId: number | null = null;
+  const fields = { ...endingFields(ending, [...(o.notes ?? []), ...fb.notes]), feedback: fb.values, endedAt: o.endedAt ?? Date.now() / 1000 };
+  const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
-      histId = reg.archive(id, fields);
+      reg.archive(t, fields);
       break;
     } catch (err) {
-      if (!isTransient(err) || attempt >= RETRY_MS.length) throw err;
-      await new Promise((r) => setTimeout(r, RETRY_MS[attempt]));
+      const budget = isBusy(err) ? BUSY_BUDGET_MS : FULL_BUDGET_MS;
+      if (!isTransient(err) || Date.now() - started >= budget) throw err;
+      await sleep(RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]);
     }
   }
   if (feedFile && !o.keepFeedback) {
     try {
-      unlinkSync(feedFile);
+      unlinkSync(feedFile); // removes a link itself, never what it points to
     } catch {
       /* already gone, or not a file we should remove (the task put a directory there): the ending is safe either way */
     }
   }
-  return histId;
 }

@@ -32,6 +32,7 @@ test('12 processes racing for --reserve --name X --unique: exactly one wins', as
 
 test('control --list: "No tasks." when empty; --json has exactly the documented keys', async () => {
   const t = tw(newDb());
+  assert.equal((await t.control('--initialize')).code, 0);
   const empty = await t.control('--list');
   assert.deepEqual([empty.code, empty.stdout], [0, 'No tasks.\n']);
   assert.deepEqual(await t.json('--list'), []);
@@ -117,10 +118,12 @@ test('bad input: one sentence, a documented exit code, no stack trace, the file 
     [['--db', text, '--list'], 3, /is not a taskwatch database \(it is not an SQLite file\)/],
     [['--db', text, '--reserve'], 3, /is not a taskwatch database/],
     [['--db', dir, '--list'], 3, /is a directory, not a database file/],
-    [['--db', '/proc/nope/tw.db', '--list'], 3, /cannot create \/proc\/nope\/tw\.db: its directory does not exist/],
-    [['--db', '/proc/tw.db', '--list'], 3, /cannot open \/proc\/tw\.db: check that its directory exists and is writable/],
+    [['--db', '/proc/nope/tw.db', '--reserve'], 3, /cannot create \/proc\/nope\/tw\.db: its directory does not exist/],
+    [['--db', '/proc/tw.db', '--reserve'], 3, /cannot open \/proc\/tw\.db: check that its directory exists and is writable/],
+    [['--db', path.join(dir, 'typo.db'), '--list'], 3, /there is no registry at .*typo\.db; launch or control --reserve creates it/],
     [['--db', path.join(dir, 'ok.db'), '--kill', 'abc'], 2, /--kill needs a task id, a positive whole number; got 'abc'/],
     [['--db', path.join(dir, 'ok.db'), '--feedback', '-3'], 2, /--feedback needs a task id/],
+    [['--db', path.join(dir, 'ok.db'), '--reserve', '--ttl', '0.01'], 0, /^$/],
     [['--db', path.join(dir, 'ok.db'), '--kill', '42'], 1, /there is no task 42 .*nothing to kill/],
     [['--db', path.join(dir, 'ok.db'), '--killall', 'ghost'], 1, /no running task is named 'ghost'/],
     [['--db', path.join(dir, 'ok.db'), '--frobnicate'], 2, /Unknown argument: frobnicate/],
@@ -133,11 +136,13 @@ test('bad input: one sentence, a documented exit code, no stack trace, the file 
     const r = await run(process.execPath, [bin('control'), ...args]);
     assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, msg);
+    if (code === 0) continue;
     assert.equal(r.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   }
   assert.equal(sha(text), before, 'the non-database file is untouched');
   assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('notes')), ['notes.txt'], 'no -wal or -shm beside it');
+  assert.equal(fs.existsSync(path.join(dir, 'typo.db')), false, 'a reader creates no registry');
 });
 
 test('parse prints the JSON object on one line; a missing file is a sentence and exit 1', async () => {
@@ -153,7 +158,7 @@ test('parse prints the JSON object on one line; a missing file is a sentence and
   assert.match(miss.stderr, /^parse: no such file: .*nope\n$/);
   const dirArg = await run(process.execPath, [bin('parse'), '--feedback', dir]);
   assert.equal(dirArg.code, 1);
-  assert.match(dirArg.stderr, /^parse: cannot read .*: EISDIR/);
+  assert.match(dirArg.stderr, /^parse: cannot read .*: it is a directory \(EISDIR\), not a regular file\n$/);
 });
 
 test('control --feedback ID --follow prints each change and the final feedback, then exits', async () => {

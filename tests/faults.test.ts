@@ -100,7 +100,7 @@ test('drill: the feedback file becomes unreadable mid-run: sentences, no crash, 
   const id = (await t.json<Live[]>('--list'))[0].taskid;
   const fb = await t.control('--feedback', String(id));
   assert.equal(fb.code, 1);
-  assert.match(fb.stderr, /^control: cannot read task \d+'s feedback file .*: EISDIR/);
+  assert.match(fb.stderr, /^control: cannot read task \d+'s feedback file .*: it is a directory \(EISDIR\), not a regular file\n$/);
   assert.equal((await l.exited), 0);
   const [h] = await t.json<Hist[]>('--history');
   assert.equal(h.outcome, 'exited');
@@ -182,31 +182,32 @@ test('drill: the disk holding the registry fills up: a clear error, and the endi
     const r2 = await l2.result;
     assert.equal(r2.code, 125);
     assert.match(r2.stderr, /launch: task \d+ ended but could not be archived: the disk holding .* is full/);
-    assert.match(r2.stderr, /launch: the ending was: \{"taskid":\d+,"outcome":"exited","exitcode":0/);
+    assert.match(r2.stderr, /launch: the ending was: \{"taskid":\d+,"name":"reported","outcome":"exited","exitcode":0/);
   } finally {
     execFileSync('umount', ['-l', mnt]);
   }
 });
 
-test('drill: a pid reused by an unrelated process is never signalled', async () => {
+test('drill: a pid reused by an unrelated process is never signalled, even with the same start tick', async () => {
   const t = setup();
+  // A stranger that leads its own group, with the very pid and start time (ticks are 10 ms) that a
+  // task's row recorded, the task's launcher being gone: the stranger carries no mark of the task.
   const stranger = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
   await waitFor(() => procStartTime(stranger.pid!) !== null);
   const start = procStartTime(stranger.pid!)!;
-  // A row left by a launcher long gone, whose pids now belong to the stranger (other start times).
-  const reg = openRegistry(path.join(t.dir, 'tw.db'));
-  const id = reg.startNew({ name: 'ghost', command: ['x'], timeout: null, grace: 1, launcherPid: stranger.pid!, launcherStart: start - 100 }, null);
-  reg.setChild(id, stranger.pid!, start - 50);
+  const reg = openRegistry(path.join(t.dir, 'tw.db'), { create: true });
+  const task = reg.startNew({ name: 'ghost', command: ['x'], feedDir: null, timeoutSec: null, maxTimeSec: null, graceSec: 1, launcher: { pid: stranger.pid!, start: start - 100 } });
+  reg.setChild(task.id, { pid: stranger.pid!, start }, stranger.pid!, null);
   reg.close();
   try {
     assert.equal((await t.json<Live[]>('--list'))[0].status, 'LOST');
-    const k = await t.control('--kill', String(id), '--grace', '0.2');
-    assert.equal(k.code, 0, k.stderr);
-    assert.match(k.stdout, new RegExp(`pid ${stranger.pid} now belongs to another process, which was not signalled; archived as lost`));
+    const u = await t.control('--update');
+    assert.equal(u.code, 0, u.stderr);
+    assert.doesNotMatch(u.stdout, /still run/);
+    assert.match(u.stdout, new RegExp(`1 process in its process group ${stranger.pid} carry no mark of it .* and were not signalled; archived as lost`));
     assert.ok(alive(stranger.pid!), 'the stranger lives');
     const [h] = await t.json<Hist[]>('--history');
     assert.equal(h.outcome, 'lost');
-    assert.match(h.termerror!, new RegExp(`pid ${stranger.pid} belongs to another process now and was not signalled`));
     assert.equal(stranger.signalCode, null);
   } finally {
     stranger.kill('SIGKILL');

@@ -3,8 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
-export const FIXTURES = path.join(ROOT, 'tests', 'fixtures');
+// TASKWATCH_TEST_ROOT runs these tests against another build (an older checkout, to show that a
+// test fails there); by default, this one.
+export const ROOT = process.env.TASKWATCH_TEST_ROOT ?? path.resolve(__dirname, '..', '..');
+export const FIXTURES = path.resolve(__dirname, '..', '..', 'tests', 'fixtures');
 export const bin = (name: string) => path.join(ROOT, 'dist', 'bin', `${name}.js`);
 export const fixture = (name: string) => path.join(FIXTURES, name);
 
@@ -79,4 +81,23 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The registry's key (its feedback file names carry it); '' for a registry made before keys existed. */
+export function registryKey(db: string): string {
+  const Database = require('better-sqlite3') as typeof import('better-sqlite3');
+  const d = new Database(db, { readonly: true, fileMustExist: true });
+  try {
+    return (d.prepare(`SELECT value FROM meta WHERE key = 'registry_key'`).get() as { value: string } | undefined)?.value ?? '';
+  } catch {
+    return '';
+  } finally {
+    d.close();
+  }
+}
+
+/** Where launch puts task `id`'s feedback file in `dir` for the registry `db`. */
+export function feedbackFile(db: string, dir: string, id: number | string): string {
+  const key = registryKey(db);
+  return path.join(dir, key ? `feedback_${id}-${key}.log` : `feedback_${id}.log`);
 }

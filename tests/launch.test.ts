@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { alive, fixture, tmpdir, tw, waitFor } from './helpers';
+import { alive, feedbackFile, fixture, registryKey, tmpdir, tw, waitFor } from './helpers';
 
 interface Live {
   taskid: number;
@@ -53,7 +53,7 @@ test('exit status: the child\'s code, 128+N for a signal, 127 not found, 126 not
   const bad = await t.launch('--timeout', 'soon', '--', 'true');
   assert.equal(bad.code, 125);
   assert.match(bad.stderr, /--timeout needs a number of seconds above 0; got 'soon'/);
-  const none = await t.launch('--timeout', '5');
+  const none = await t.launch('--max-time', '5');
   assert.equal(none.code, 125);
   assert.match(none.stderr, /no command given/);
   const nodir = await t.launch('--feedpath', path.join(t.dir, 'absent'), '--', 'true');
@@ -66,7 +66,9 @@ test('the command runs as given (no shell, no splitting) with TASKWATCH_* in its
   const id = (await t.control('--reserve')).stdout.trim();
   const r = await t.launch('--taskid', id, '--feedpath', t.dir, '--', fixture('env.sh'), 'two words', '$HOME', 'a;b');
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout, [`id=${id}`, `db=${path.join(t.dir, 'tw.db')}`, `fb=${path.join(t.dir, `feedback_${id}.log`)}`, 'arg=two words', 'arg=$HOME', 'arg=a;b', ''].join('\n'));
+  const db = path.join(t.dir, 'tw.db');
+  assert.equal(r.stdout, [`id=${id}`, `db=${db}`, `registry=${registryKey(db)}`, `fb=${feedbackFile(db, t.dir, id)}`, 'arg=two words', 'arg=$HOME', 'arg=a;b', ''].join('\n'));
+  assert.match(registryKey(db), /^[0-9a-f]{8}$/);
   const sh = await t.launch('--', 'sh', '-c', 'echo a; echo b');
   assert.equal(sh.stdout, 'a\nb\n');
 });
@@ -120,14 +122,14 @@ test('a steady heartbeat keeps a task alive past its timeout; its final feedback
   const [h] = await t.json<Hist[]>('--history');
   assert.equal(h.outcome, 'exited');
   assert.deepEqual(h.feedback, { result: 'done after 20 beats' });
-  assert.equal(fs.existsSync(path.join(t.dir, `feedback_${id}.log`)), false);
+  assert.equal(fs.existsSync(feedbackFile(path.join(t.dir, 'tw.db'), t.dir, id)), false);
 });
 
 test('--keep-feedback leaves the file after archiving', async () => {
   const t = setup();
   const r = await t.launch('--feedpath', t.dir, '--keep-feedback', '--', fixture('beat.sh'), '0', '1');
   const id = taskidOf(r.stderr);
-  assert.match(fs.readFileSync(path.join(t.dir, `feedback_${id}.log`), 'utf8'), /\[result\]done after 1 beats/);
+  assert.match(fs.readFileSync(feedbackFile(path.join(t.dir, 'tw.db'), t.dir, id), 'utf8'), /\[result\]done after 1 beats/);
 });
 
 test('a timeout kills the whole group: grandchildren do not survive', async () => {
@@ -208,11 +210,11 @@ test('a SIGKILLed launcher shows LOST; --kill still reaches its child; --update 
   const [e] = await t.json<Live[]>('--list');
   assert.equal(e.status, 'LOST');
   const u = await t.control('--update');
-  assert.match(u.stdout, /still runs; left LOST/);
+  assert.match(u.stdout, /its launcher \(pid \d+\) was gone but 1 of its processes still run; left LOST/);
   assert.ok(alive(child), '--update does not kill a LOST task');
   const k = await t.control('--kill', String(e.taskid), '--grace', '1');
   assert.equal(k.code, 0, k.stderr);
-  assert.match(k.stdout, /launcher \(pid \d+\) was gone; control sent SIGTERM to its process group \d+ and archived it as killed/);
+  assert.match(k.stdout, /launcher \(pid \d+\) was gone; control sent SIGTERM to its processes and archived it as killed/);
   assert.equal(alive(child), false);
   const [h] = await t.json<Hist[]>('--history');
   assert.equal(h.outcome, 'killed');

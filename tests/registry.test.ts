@@ -8,15 +8,16 @@ import { SCHEMA_VERSION, version } from '../src/db/schema';
 import { resolveDbPath } from '../src/db/location';
 import { FIXTURES, tmpdir } from './helpers';
 
-const fresh = () => openRegistry(path.join(tmpdir(), 'r.db'));
-const launchFields = { command: ['true'], timeout: null, grace: 10, launcherPid: process.pid, launcherStart: 1 };
+const fresh = () => openRegistry(path.join(tmpdir(), 'r.db'), { create: true });
+const launchFields = { command: ['true'], feedDir: null, timeoutSec: null, maxTimeSec: null, graceSec: 10, launcher: { pid: process.pid, start: 1 } };
+const exited = { outcome: 'exited' as const, exitcode: 0, termsignal: null, termerror: null, feedback: null, endedAt: Date.now() / 1000 };
 
 test('schema: a new file is created at the latest version, in WAL mode', () => {
   const reg = fresh();
   assert.equal(version(reg.db), SCHEMA_VERSION);
   assert.equal(reg.db.pragma('journal_mode', { simple: true }), 'wal');
   const cols = (reg.db.prepare('PRAGMA table_info(tasks)').all() as Array<{ name: string }>).map((c) => c.name);
-  for (const c of ['id', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'feedback', 'reservetime', 'starttime', 'duration', 'lastupdate', 'timeout', 'launcher_pid', 'launcher_start', 'pid_start', 'command', 'feedpath', 'grace']) {
+  for (const c of ['id', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'feedback', 'reservetime', 'starttime', 'duration', 'lastupdate', 'timeout', 'launcher_pid', 'launcher_start', 'pid_start', 'command', 'feeddir', 'max_time', 'pgid', 'cgroup', 'grace']) {
     assert.ok(cols.includes(c), `tasks.${c}`);
   }
   const hist = (reg.db.prepare('PRAGMA table_info(history)').all() as Array<{ name: string }>).map((c) => c.name);
@@ -32,7 +33,7 @@ test('schema: the first-schema fixture opens, migrates, and keeps its rows', () 
   const before = new Database(file);
   assert.equal(version(before), 1);
   before.close();
-  const reg = openRegistry(file);
+  const reg = openRegistry(file, { create: false });
   assert.equal(version(reg.db), SCHEMA_VERSION);
   assert.equal(reg.task(3)?.state, 'RESERVED');
   assert.equal(reg.task(3)?.name, 'Runner');
@@ -47,8 +48,8 @@ test('schema: the first-schema fixture opens, migrates, and keeps its rows', () 
 
 test('ids are never reused: not after archive, not after clearing history, not after recreate', () => {
   const reg = fresh();
-  const a = reg.startNew(launchFields, null);
-  reg.archive(a, { outcome: 'exited', exitcode: 0, termsignal: null, termerror: null, feedback: null });
+  const a = reg.startNew(launchFields);
+  reg.archive(a, exited);
   const b = reg.reserve({});
   assert.ok(b.ok);
   const bId = b.ok ? b.id : 0;
@@ -77,7 +78,7 @@ test('reservations expire after their TTL and are swept on the next write', () =
   // An expired reservation cannot be claimed.
   const r2 = reg.reserve({ ttlSec: 1 }, t0);
   assert.ok(r2.ok);
-  assert.equal(reg.claim(r2.ok ? r2.id : 0, { ...launchFields, feedpath: null }, t0 + 2), 'unknown');
+  assert.equal(reg.claim(r2.ok ? r2.id : 0, launchFields, t0 + 2), 'unknown');
   reg.close();
 });
 
@@ -95,9 +96,10 @@ test('claim: only a RESERVED task, only once', () => {
   const reg = fresh();
   const r = reg.reserve({});
   const id = r.ok ? r.id : 0;
-  assert.equal(reg.claim(id, { ...launchFields, feedpath: null }), 'claimed');
-  assert.equal(reg.claim(id, { ...launchFields, feedpath: null }), 'taken');
-  assert.equal(reg.claim(9999, { ...launchFields, feedpath: null }), 'unknown');
+  const c = reg.claim(id, launchFields);
+  assert.ok(typeof c === 'object' && c.claimed.id === id && c.claimed.state === 'RUNNING');
+  assert.equal(reg.claim(id, launchFields), 'taken');
+  assert.equal(reg.claim(9999, launchFields), 'unknown');
   reg.close();
 });
 

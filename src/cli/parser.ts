@@ -11,6 +11,7 @@ export function cliParser(name: string, usage: string): Argv<{ debug: boolean | 
     .strict()
     .version(false)
     .help()
+    .alias('h', 'help')
     .fail((msg, err) => {
       throw err instanceof ExitError ? err : new ExitError(msg || err?.message || 'bad arguments', EXIT.usage);
     });

@@ -14,6 +14,10 @@ export interface ExitCodes {
  * an ExitError or RegistryError prints its sentence, anything else is a bug and says so (stack only with --debug).
  */
 export function runMain(prog: string, main: () => Promise<number> | number, codes: ExitCodes): void {
+  // A reader that went away (`launch ... 2>&1 | head`) makes writes fail with EPIPE: diagnostics are
+  // never worth dying for, least of all for a launcher whose task would run on unwatched.
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
   const own = process.argv.indexOf('--');
   const debug = process.argv.slice(0, own < 0 ? undefined : own).includes('--debug');
   Promise.resolve()

@@ -21,5 +21,8 @@ export interface ControlArgs {
 /** Prints one line (or a block) on stdout. */
 export type Out = (text: string) => void;
 
-/** One control command: it reads its options, works on the registry, prints, and returns the exit status. */
-export type CommandRun = (a: ControlArgs, reg: Registry, out: Out) => Promise<number> | number;
+/**
+ * One control command. Given its options it checks them (a bad one is a usage error before any
+ * registry is opened) and returns what works on the registry, prints, and gives the exit status.
+ */
+export type Command = (a: ControlArgs) => (reg: Registry, out: Out) => Promise<number> | number;

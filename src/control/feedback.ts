@@ -1,15 +1,17 @@
 import { EXIT } from '../errors';
 import { parseId } from '../cli/args';
-import type { CommandRun } from './command';
+import type { Command } from './command';
 import { feedbackOf } from './lookup';
 
 /** control --feedback ID [--follow] */
-export const run: CommandRun = async (a, reg, out) => {
+export const command: Command = (a) => {
   const id = parseId(a.feedback, '--feedback', EXIT.usage);
-  if (a.follow) {
-    await (require('./follow') as typeof import('./follow')).followFeedback(reg, id, out);
+  return async (reg, out) => {
+    if (a.follow) {
+      await (require('./follow') as typeof import('./follow')).followFeedback(reg, id, out);
+      return EXIT.ok;
+    }
+    out(JSON.stringify(feedbackOf(reg, id)));
     return EXIT.ok;
-  }
-  out(JSON.stringify(feedbackOf(reg, id)));
-  return EXIT.ok;
+  };
 };

@@ -1,7 +1,7 @@
 import { EXIT } from '../errors';
 import { parseId } from '../cli/args';
 import type { Registry } from '../db/registry';
-import type { CommandRun } from './command';
+import type { Command } from './command';
 import { historyEntry, type HistoryEntry } from './entries';
 
 export function listHistory(reg: Registry, o: { limit: number; name?: string }): HistoryEntry[] {
@@ -9,10 +9,12 @@ export function listHistory(reg: Registry, o: { limit: number; name?: string }):
 }
 
 /** control --history [--limit N] [--name NAME] [--json] */
-export const run: CommandRun = (a, reg, out) => {
+export const command: Command = (a) => {
   const limit = a.limit === undefined ? 50 : parseId(a.limit, '--limit', EXIT.usage);
-  const entries = listHistory(reg, { limit, name: a.name });
-  // The table's module (cli-table3) loads only when a table is printed.
-  out(a.json ? JSON.stringify(entries) : (require('./render') as typeof import('./render')).renderHistory(entries));
-  return EXIT.ok;
+  return (reg, out) => {
+    const entries = listHistory(reg, { limit, name: a.name });
+    // The table's module (cli-table3) loads only when a table is printed.
+    out(a.json ? JSON.stringify(entries) : (require('./render') as typeof import('./render')).renderHistory(entries));
+    return EXIT.ok;
+  };
 };

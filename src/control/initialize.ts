@@ -1,8 +1,8 @@
 import { ExitError, EXIT } from '../errors';
-import type { CommandRun } from './command';
+import type { Command } from './command';
 
 /** control --initialize [--force]: recreates the tables; ids continue, so none ever names two tasks. */
-export const run: CommandRun = (a, reg, out) => {
+export const command: Command = (a) => (reg, out) => {
   const live = reg.liveCount();
   const tasks = `${live} live task${live === 1 ? '' : 's'}`;
   if (live > 0 && !a.force) throw new ExitError(`${reg.file} has ${tasks}; refusing to initialize (add --force to drop them)`, EXIT.refused);

@@ -1,13 +1,13 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitError, EXIT } from '../errors';
 import { parseId, parseSeconds } from '../cli/args';
+import { isBusy } from '../db/errors';
 import type { Registry } from '../db/registry';
 import type { LaunchedTask, Task } from '../task/model';
-import { endingOf } from '../task/outcome';
-import { endTask } from '../archive';
-import { isSameProcess } from '../proc/identity';
-import { terminateGroup } from '../proc/terminate';
-import type { CommandRun } from './command';
+import type { Command } from './command';
+import { launcherAlive } from './live';
 import { describeUnknown } from './lookup';
+import { settleLost } from './settle';
 
 /** How long past the grace `--kill` waits for the launcher to archive before it says it did not. */
 const MARGIN_SEC = 5;
@@ -33,58 +33,80 @@ export async function killAll(reg: Registry, name: string, graceSec?: number): P
   return Promise.all(tasks.map((t) => killOne(reg, t, graceSec)));
 }
 
-const launcherAlive = (t: LaunchedTask) => t.launcher !== null && isSameProcess(t.launcher.pid, t.launcher.start);
+/** The sentence for a signal this user may not send; nothing has been written by then. */
+function notAllowed(t: LaunchedTask, what: string): ExitError {
+  return new ExitError(`you (uid ${process.getuid?.()}) may not signal task ${t.id}'s ${what}; ask its owner, or run control as root`, EXIT.refused);
+}
 
 async function killOne(reg: Registry, task: Task, graceSec?: number): Promise<KillReport> {
   if (task.state === 'RESERVED') throw new ExitError(`task ${task.id} is reserved but not running; nothing to kill`, EXIT.refused);
-  let t: LaunchedTask = task;
+  const t: LaunchedTask = task;
   const grace = graceSec ?? t.graceSec;
-  if (launcherAlive(t)) {
-    // The launcher escalates TERM -> KILL on the whole group and archives; we ask and wait.
-    reg.requestKill(t.id, graceSec ?? null, `killed by control --kill (pid ${process.pid})`);
-    try {
-      if (t.launcher && launcherAlive(t)) process.kill(t.launcher.pid, 'SIGTERM');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-    }
-    const deadline = Date.now() + (grace + MARGIN_SEC) * 1000;
-    while (Date.now() < deadline) {
-      if (!reg.task(t.id)) {
-        const h = reg.historyOf(t.id);
-        return { id: t.id, state: 'archived', message: `task ${t.id} killed and archived (outcome ${h?.outcome ?? 'unknown'})` };
-      }
-      if (!launcherAlive(t)) break; // died without archiving: handle as lost
-      await new Promise((r) => setTimeout(r, POLL_MS));
-    }
-    const still = reg.task(t.id);
-    if (!still) return { id: t.id, state: 'archived', message: `task ${t.id} killed and archived` };
-    if (launcherAlive(t)) {
-      return { id: t.id, state: 'pending', message: `task ${t.id}: its launcher (pid ${t.launcher?.pid}) was asked to stop it, but it was not archived within ${grace + MARGIN_SEC} s` };
-    }
-    if (still.state === 'RESERVED') throw new ExitError(`task ${t.id} is reserved but not running; nothing to kill`, EXIT.refused);
-    t = still;
+  const note = `killed by control --kill (pid ${process.pid})`;
+  if (!launcherAlive(t) || !t.launcher) return lost(reg, t, note, grace);
+
+  // The launcher escalates TERM -> KILL and archives; we ask and wait. May we? Asked before the
+  // note is written, so that a refused kill leaves nothing to be credited with a later one.
+  const launcher = t.launcher.pid;
+  try {
+    process.kill(launcher, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EPERM') throw notAllowed(t, `launcher (pid ${launcher})`);
   }
-  return killLost(reg, t, grace);
+  // The note is advice: a locked registry must not hold up the signal (the launcher credits a late note).
+  let noted = leaveNote(reg, t.id, graceSec, note);
+  try {
+    if (launcherAlive(t)) process.kill(launcher, 'SIGTERM');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ESRCH') {
+      reg.withdrawKill(t.id, note);
+      if (code === 'EPERM') throw notAllowed(t, `launcher (pid ${launcher})`);
+      throw err;
+    }
+  }
+  const deadline = Date.now() + (grace + MARGIN_SEC) * 1000;
+  while (Date.now() < deadline) {
+    if (!reg.task(t.id)) {
+      const h = reg.historyOf(t.id);
+      return { id: t.id, state: 'archived', message: `task ${t.id} killed and archived (outcome ${h?.outcome ?? 'unknown'})` };
+    }
+    if (!launcherAlive(t)) break; // died without archiving: settled below
+    noted ||= leaveNote(reg, t.id, graceSec, note);
+    await sleep(POLL_MS);
+  }
+  const still = reg.task(t.id);
+  if (!still || still.state === 'RESERVED') return { id: t.id, state: 'archived', message: `task ${t.id} killed and archived` };
+  if (launcherAlive(still)) {
+    return { id: t.id, state: 'pending', message: `task ${t.id}: its launcher (pid ${launcher}) was asked to stop it, but it was not archived within ${grace + MARGIN_SEC} s` };
+  }
+  return lost(reg, still, note, grace);
 }
 
-/** The launcher is gone: signal the identity-checked group ourselves and archive the task. */
-async function killLost(reg: Registry, t: LaunchedTask, grace: number): Promise<KillReport> {
-  const result = t.leader ? await terminateGroup({ pgid: t.leader.pid, leaderStart: t.leader.start }, grace * 1000) : 'gone';
-  const reached = result === 'terminated' || result === 'killed';
-  const lost = `its launcher (pid ${t.launcher?.pid ?? '?'}) was gone`;
-  const ending = reached
-    ? endingOf({ code: null, signal: result === 'killed' ? 'SIGKILL' : 'SIGTERM' }, { kind: 'killed', note: `killed by control --kill (pid ${process.pid}); ${lost}` })
-    : endingOf(null, {
-      kind: 'lost',
-      note: result === 'not-ours' ? `${lost}; pid ${t.leader?.pid} belongs to another process now and was not signalled` : `${lost} and so was its process group`,
-    });
-  await endTask(reg, t.id, t.watch?.feedFile ?? null, ending);
-  const message = reached
-    ? `task ${t.id}: ${lost}; control sent ${result === 'killed' ? 'SIGTERM then SIGKILL' : 'SIGTERM'} to its process group ${t.leader?.pid} and archived it as killed`
-    : result === 'not-ours'
-      ? `task ${t.id}: ${lost} and pid ${t.leader?.pid} now belongs to another process, which was not signalled; archived as lost`
-      : `task ${t.id}: ${lost} and its processes had already ended; archived as lost`;
-  return { id: t.id, state: 'archived', message };
+/** Writes the kill request without waiting on a writer's lock; false when the registry is locked. */
+function leaveNote(reg: Registry, id: number, graceSec: number | undefined, note: string): boolean {
+  reg.setBusyTimeout(0);
+  try {
+    reg.requestKill(id, graceSec ?? null, note);
+    return true;
+  } catch (err) {
+    if (isBusy(err)) return false;
+    throw err;
+  } finally {
+    reg.setBusyTimeout(15000);
+  }
+}
+
+/** The launcher is gone: control proves which processes are still the task's, ends them and archives. */
+async function lost(reg: Registry, t: LaunchedTask, note: string, grace: number): Promise<KillReport> {
+  try {
+    const s = await settleLost(reg, t, { note, graceSec: grace });
+    return { id: t.id, state: 'archived', message: s.message };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EPERM' || code === 'EACCES') throw notAllowed(t, 'processes');
+    throw err;
+  }
 }
 
 function report(reports: KillReport[], json: boolean, out: (s: string) => void): number {
@@ -96,7 +118,14 @@ function report(reports: KillReport[], json: boolean, out: (s: string) => void):
 const graceOf = (g: string | undefined) => (g === undefined ? undefined : parseSeconds(g, '--grace', EXIT.usage, true));
 
 /** control --kill ID [--grace S] */
-export const run: CommandRun = async (a, reg, out) => report([await killTask(reg, parseId(a.kill, '--kill', EXIT.usage), graceOf(a.grace))], a.json, out);
+export const command: Command = (a) => {
+  const id = parseId(a.kill, '--kill', EXIT.usage);
+  const grace = graceOf(a.grace);
+  return async (reg, out) => report([await killTask(reg, id, grace)], a.json, out);
+};
 
 /** control --killall NAME [--grace S] */
-export const runAll: CommandRun = async (a, reg, out) => report(await killAll(reg, String(a.killall), graceOf(a.grace)), a.json, out);
+export const commandAll: Command = (a) => {
+  const grace = graceOf(a.grace);
+  return async (reg, out) => report(await killAll(reg, String(a.killall), grace), a.json, out);
+};

@@ -1,7 +1,7 @@
 import pidusage from 'pidusage';
 import { EXIT } from '../errors';
 import type { Registry } from '../db/registry';
-import type { CommandRun } from './command';
+import type { Command } from './command';
 import type { ListEntry } from './entries';
 import { viewOf } from './live';
 
@@ -49,7 +49,7 @@ export async function listTasks(reg: Registry): Promise<ListEntry[]> {
 }
 
 /** control --list [--json] */
-export const run: CommandRun = async (a, reg, out) => {
+export const command: Command = (a) => async (reg, out) => {
   const entries = await listTasks(reg);
   // The table's module (cli-table3) loads only when a table is printed.
   out(a.json ? JSON.stringify(entries) : (require('./render') as typeof import('./render')).renderList(entries));

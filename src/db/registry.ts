@@ -1,10 +1,13 @@
-import { existsSync, mkdirSync, statSync, type Stats } from 'node:fs';
+import { copyFileSync, constants as fsc, existsSync, fstatSync, linkSync, mkdirSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { migrate, recreate } from './schema';
-import type { Infos, LaunchedTask, RecordedStatus, ReservedTask, Task } from '../task/model';
+import { foreignTables, migrate, recreate, registryKey, version } from './schema';
+import { RegistryError, isBusy } from './errors';
+import { DEFAULT_GRACE_SEC, type Infos, type LaunchedTask, type ProcessId, type RecordedStatus, type ReservedTask, type Task } from '../task/model';
 import type { EndingFields, Outcome } from '../task/outcome';
-import { DEFAULT_GRACE_SEC } from '../task/model';
+import { feedbackFileName } from '../feedback/file';
+import { cgroupNameOk } from '../proc/cgroup-name';
 
 /** A tasks row as SQLite returns it; it becomes a Task at this file's edge and nowhere else. */
 interface TaskRow {
@@ -26,7 +29,10 @@ interface TaskRow {
   launcher_pid: number | null;
   launcher_start: number | null;
   command: string | null;
-  feedpath: string | null;
+  feeddir: string | null;
+  max_time: number | null;
+  pgid: number | null;
+  cgroup: string | null;
   grace: number | null;
   heartbeat: number | null;
   kill_grace: number | null;
@@ -55,47 +61,26 @@ export interface HistoryRow {
 /** What a launcher records when it takes a task. */
 export interface LaunchFields extends Infos {
   command: string[];
-  feedpath: string | null;
-  timeout: number | null;
-  grace: number;
-  launcherPid: number;
-  launcherStart: number | null;
+  feedDir: string | null;
+  timeoutSec: number | null;
+  maxTimeSec: number | null;
+  graceSec: number;
+  launcher: ProcessId;
 }
 
-/** An ending as history stores it: the outcome's columns and the final feedback. */
+/** An ending as history stores it: the outcome's columns, the final feedback, and when the process ended. */
 export interface ArchivedEnding extends EndingFields {
   feedback: Record<string, string> | null;
+  endedAt: number;
 }
 
 export type ReserveResult = { ok: true; id: number } | { ok: false; holder: Task };
-export type ClaimResult = 'claimed' | 'unknown' | 'taken';
+export type ClaimResult = { claimed: LaunchedTask } | 'unknown' | 'taken';
 
 export const DEFAULT_TTL_SEC = 300;
 export const nowSec = (): number => Date.now() / 1000;
 
 const RECORDED: readonly string[] = ['RUNNING', 'SILENT', 'STALLED', 'LOST'];
-
-/** The edge: a row to a Task. An unknown stored status (a foreign writer) reads as RUNNING, the watcher's default. */
-function toTask(r: TaskRow): Task {
-  const common = { id: r.id, name: r.name, info1: r.info1, info2: r.info2, info3: r.info3 };
-  if (r.status === 'RESERVED') {
-    const reserved: ReservedTask = { ...common, state: 'RESERVED', reservedAt: r.reservetime ?? 0, expiresAt: r.expires ?? Infinity };
-    return reserved;
-  }
-  const launched: LaunchedTask = {
-    ...common,
-    state: (RECORDED.includes(r.status) ? r.status : 'RUNNING') as RecordedStatus,
-    command: commandArray(r.command) ?? [],
-    startedAt: r.starttime ?? r.reservetime ?? 0,
-    launcher: r.launcher_pid != null && r.launcher_start != null ? { pid: r.launcher_pid, start: r.launcher_start } : null,
-    leader: r.pid != null && r.pid_start != null ? { pid: r.pid, start: r.pid_start } : null,
-    watch: r.feedpath && r.timeout != null ? { feedFile: r.feedpath, timeoutSec: r.timeout } : null,
-    graceSec: r.grace ?? DEFAULT_GRACE_SEC,
-    heartbeatAt: r.heartbeat,
-    killRequest: r.kill_note != null ? { graceSec: r.kill_grace, note: r.kill_note } : null,
-  };
-  return launched;
-}
 
 /** Stored JSON argv back to an array; a bare string from an older writer is one word. */
 export function commandArray(stored: string | null): string[] | null {
@@ -109,30 +94,44 @@ export function commandArray(stored: string | null): string[] | null {
 }
 
 export interface OpenOptions {
+  /** Create the file if it is missing: only commands that write may (launch, control --reserve, --initialize). */
+  create: boolean;
   /** Create the parent directory (only for the default location). */
   mkdirs?: boolean;
   /** How long a statement waits on another writer before SQLITE_BUSY. */
   busyMs?: number;
 }
 
+const NO_REGISTRY = 'ENOREGISTRY';
+
 /**
- * Opens (creating if needed) and migrates the registry. The first statement is a read, so a file
- * that is not a database fails with SQLITE_NOTADB before anything could write to it.
+ * Opens and migrates the registry, creating it first if allowed. The first statement is a read,
+ * so a file that is not a database fails with SQLITE_NOTADB before anything could write to it,
+ * and an SQLite file of another program is refused before a table is added to it.
  */
-export function openRegistry(file: string, opts: OpenOptions = {}): Registry {
-  if (opts.mkdirs) mkdirSync(dirname(file), { recursive: true });
-  let st: Stats | undefined;
+export function openRegistry(file: string, opts: OpenOptions): Registry {
+  let st;
   try {
     st = statSync(file);
   } catch {
-    /* a new file */
+    /* missing */
   }
-  if (st?.isDirectory()) throw Object.assign(new Error(`${file} is a directory`), { code: 'EISDIR' });
-  if (!st && !existsSync(dirname(file))) throw Object.assign(new Error(`no directory ${dirname(file)}`), { code: 'ENOENT' });
-  const db = new Database(file, { timeout: opts.busyMs ?? 15000, nativeBinding: addonPath() });
+  if (st?.isDirectory()) throw new RegistryError(`${file} is a directory, not a database file`, 'EISDIR');
+  if (!st) {
+    if (!opts.create) throw new RegistryError(`there is no registry at ${file}; launch or control --reserve creates it`, NO_REGISTRY);
+    if (opts.mkdirs) mkdirSync(dirname(file), { recursive: true });
+    if (!existsSync(dirname(file))) throw Object.assign(new Error(`no directory ${dirname(file)}`), { code: 'ENOENT' });
+    createAtomically(file);
+  }
+  const db = new Database(file, { fileMustExist: true, timeout: opts.busyMs ?? 15000, nativeBinding: addonPath() });
   try {
-    db.pragma('user_version', { simple: true });
-    if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
+    if (version(db) === 0 || !hasMeta(db)) {
+      const foreign = foreignTables(db);
+      if (foreign) {
+        throw new RegistryError(`${file} is an SQLite database of another program (it holds ${foreign.slice(0, 5).join(', ')}), not a taskwatch registry; pass another --db`, 'FOREIGN');
+      }
+    }
+    if (db.pragma('journal_mode', { simple: true }) !== 'wal') retryBusy(() => db.pragma('journal_mode = WAL'));
     db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable across crashes of any process, not power loss
     migrate(db);
   } catch (err) {
@@ -140,6 +139,53 @@ export function openRegistry(file: string, opts: OpenOptions = {}): Registry {
     throw err;
   }
   return new Registry(db, file);
+}
+
+const hasMeta = (db: Database.Database) => db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'meta'`).get() !== undefined;
+
+/**
+ * A new registry is made whole under a private name and linked into place, so that launchers racing
+ * to create one never see a half-made file nor contend for its first schema (link never replaces
+ * a file another process linked first).
+ */
+function createAtomically(file: string): void {
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.new`;
+  try {
+    const db = new Database(tmp, { nativeBinding: addonPath() });
+    try {
+      db.pragma('journal_mode = WAL');
+      migrate(db);
+    } finally {
+      db.close();
+    }
+    try {
+      linkSync(tmp, file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return; // another process made it first: use theirs
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+      // A file system without hard links: copy, never over an existing file.
+      try {
+        copyFileSync(tmp, file, fsc.COPYFILE_EXCL);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
+  } finally {
+    for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
+  }
+}
+
+/** Changing the journal mode needs the file to itself for a moment; other openers may hold it. */
+function retryBusy<T>(f: () => T): T {
+  for (let i = 0; ; i++) {
+    try {
+      return f();
+    } catch (err) {
+      if (!isBusy(err) || i >= 50) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 + i * 10);
+    }
+  }
 }
 
 let addon: string | undefined;
@@ -152,14 +198,91 @@ function addonPath(): string {
   return addon;
 }
 
+/** dev:inode of the file this process has open at `file` (found through /proc/self/fd), else of the path now. */
+function handleIdentity(file: string): string | null {
+  try {
+    const real = realpathSync(file);
+    for (const fd of readdirSync('/proc/self/fd')) {
+      let target: string;
+      try {
+        target = readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      if (target !== real) continue;
+      const st = fstatSync(Number(fd));
+      return `${st.dev}:${st.ino}`;
+    }
+  } catch {
+    /* no /proc: fall back to the path */
+  }
+  return pathIdentity(file);
+}
+
+function pathIdentity(file: string): string | null {
+  try {
+    const st = statSync(file);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
+  }
+}
+
 export class Registry {
+  /** Random, made with the file: it makes feedback file names and process marks unique to this registry. */
+  readonly key: string;
+  private readonly identity: string | null;
+
   constructor(
     readonly db: Database.Database,
     readonly file: string,
-  ) {}
+  ) {
+    this.key = registryKey(db);
+    this.identity = handleIdentity(file);
+  }
 
   close(): void {
     this.db.close();
+  }
+
+  /**
+   * False once the file at this path is no longer the one this handle writes to (deleted, or
+   * replaced): writing on would put every ending into a file nobody can open.
+   */
+  stillAtPath(): boolean {
+    return this.identity === null || pathIdentity(this.file) === this.identity;
+  }
+
+  /** How long statements wait for another writer; the launcher's watch never waits (status writes are advice). */
+  setBusyTimeout(ms: number): void {
+    this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(ms))}`);
+  }
+
+  /** The edge: a row to a Task. The feedback file's name is derived here, never read back from the row. */
+  private toTask(r: TaskRow): Task {
+    const common = { id: r.id, name: r.name, info1: r.info1, info2: r.info2, info3: r.info3 };
+    if (r.status === 'RESERVED') {
+      const reserved: ReservedTask = { ...common, state: 'RESERVED', reservedAt: r.reservetime ?? 0, expiresAt: r.expires ?? Infinity };
+      return reserved;
+    }
+    const launched: LaunchedTask = {
+      ...common,
+      // An unknown stored status (a foreign writer) reads as RUNNING; readers derive the live status anyway.
+      state: (RECORDED.includes(r.status) ? r.status : 'RUNNING') as RecordedStatus,
+      command: commandArray(r.command) ?? [],
+      startedAt: r.starttime ?? r.reservetime ?? 0,
+      launcher: r.launcher_pid != null && r.launcher_start != null ? { pid: r.launcher_pid, start: r.launcher_start } : null,
+      leader: r.pid != null && r.pid_start != null ? { pid: r.pid, start: r.pid_start } : null,
+      watch: r.feeddir && r.timeout != null ? { feedFile: feedbackFileName(r.feeddir, this.key, r.id), timeoutSec: r.timeout } : null,
+      maxTimeSec: r.max_time,
+      graceSec: r.grace ?? DEFAULT_GRACE_SEC,
+      heartbeatAt: r.heartbeat,
+      killRequest: r.kill_note != null ? { graceSec: r.kill_grace, note: r.kill_note } : null,
+      pgid: r.pgid,
+      // A cgroup path whose last component is not this task's own name is ignored: the row may be forged.
+      cgroup: r.cgroup && cgroupNameOk(r.cgroup, this.key, r.id) ? r.cgroup : null,
+    };
+    return launched;
   }
 
   /** Drops reservations whose TTL has passed. Runs inside every write transaction, and alone for --update. */
@@ -173,7 +296,7 @@ export class Registry {
         this.sweep(now);
         if (o.unique) {
           const holder = this.db.prepare(`SELECT * FROM tasks WHERE name = ? ORDER BY id LIMIT 1`).get(o.name ?? null) as TaskRow | undefined;
-          if (holder) return { ok: false, holder: toTask(holder) };
+          if (holder) return { ok: false, holder: this.toTask(holder) };
         }
         const r = this.db
           .prepare(`INSERT INTO tasks (name, info1, info2, info3, status, feedback, reservetime, expires) VALUES (?, ?, ?, ?, 'RESERVED', 0, ?, ?)`)
@@ -183,27 +306,25 @@ export class Registry {
       .immediate();
   }
 
-  /** Reserves and takes a task in one step, for a launch without --taskid. The feedback file is named after the new id. */
-  startNew(f: Omit<LaunchFields, 'feedpath'>, feedFileFor: ((id: number) => string) | null, now = nowSec()): number {
+  /** Reserves and takes a task in one step, for a launch without --taskid. */
+  startNew(f: LaunchFields, now = nowSec()): LaunchedTask {
     return this.db
       .transaction(() => {
         this.sweep(now);
         const r = this.db
           .prepare(
-            `INSERT INTO tasks (name, info1, info2, info3, status, feedback, reservetime, starttime, lastupdate, timeout,
-               command, grace, launcher_pid, launcher_start)
-             VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            `INSERT INTO tasks (name, info1, info2, info3, status, feedback, reservetime, starttime, lastupdate, timeout, max_time,
+               command, feeddir, grace, launcher_pid, launcher_start)
+             VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(f.name ?? null, f.info1 ?? null, f.info2 ?? null, f.info3 ?? null, feedFileFor ? 1 : 0, now, now, now, f.timeout,
-            JSON.stringify(f.command), f.grace, f.launcherPid, f.launcherStart);
-        const id = Number(r.lastInsertRowid);
-        if (feedFileFor) this.db.prepare(`UPDATE tasks SET feedpath = ? WHERE id = ?`).run(feedFileFor(id), id);
-        return id;
+          .run(f.name ?? null, f.info1 ?? null, f.info2 ?? null, f.info3 ?? null, f.feedDir ? 1 : 0, now, now, now, f.timeoutSec, f.maxTimeSec,
+            JSON.stringify(f.command), f.feedDir, f.graceSec, f.launcher.pid, f.launcher.start);
+        return this.launched(Number(r.lastInsertRowid));
       })
       .immediate();
   }
 
-  /** Takes a RESERVED task atomically: of two launchers racing for one id, one gets 'claimed'. */
+  /** Takes a RESERVED task atomically: of two launchers racing for one id, one gets it. */
   claim(id: number, f: LaunchFields, now = nowSec()): ClaimResult {
     return this.db
       .transaction((): ClaimResult => {
@@ -211,48 +332,70 @@ export class Registry {
         const r = this.db
           .prepare(
             `UPDATE tasks SET status = 'RUNNING', name = COALESCE(?, name), info1 = COALESCE(?, info1), info2 = COALESCE(?, info2),
-               info3 = COALESCE(?, info3), feedback = ?, starttime = ?, lastupdate = ?, timeout = ?, command = ?, feedpath = ?,
-               grace = ?, launcher_pid = ?, launcher_start = ?, expires = NULL
+               info3 = COALESCE(?, info3), feedback = ?, starttime = ?, lastupdate = ?, timeout = ?, max_time = ?, command = ?,
+               feeddir = ?, grace = ?, launcher_pid = ?, launcher_start = ?, expires = NULL
              WHERE id = ? AND status = 'RESERVED'`,
           )
-          .run(f.name ?? null, f.info1 ?? null, f.info2 ?? null, f.info3 ?? null, f.feedpath ? 1 : 0, now, now, f.timeout,
-            JSON.stringify(f.command), f.feedpath, f.grace, f.launcherPid, f.launcherStart, id);
-        if (r.changes === 1) return 'claimed';
+          .run(f.name ?? null, f.info1 ?? null, f.info2 ?? null, f.info3 ?? null, f.feedDir ? 1 : 0, now, now, f.timeoutSec, f.maxTimeSec,
+            JSON.stringify(f.command), f.feedDir, f.graceSec, f.launcher.pid, f.launcher.start, id);
+        if (r.changes === 1) return { claimed: this.launched(id) };
         return this.task(id) ? 'taken' : 'unknown';
       })
       .immediate();
   }
 
-  setChild(id: number, pid: number, pidStart: number | null): void {
-    this.db.prepare(`UPDATE tasks SET pid = ?, pid_start = ? WHERE id = ?`).run(pid, pidStart, id);
+  private launched(id: number): LaunchedTask {
+    const t = this.task(id);
+    if (!t || t.state === 'RESERVED') throw new Error(`task ${id} vanished inside its own transaction`);
+    return t;
+  }
+
+  /** Records the child, the process group it leads (null with --foreground) and the cgroup that contains it, if any. */
+  setChild(id: number, leader: ProcessId, pgid: number | null, cgroup: string | null): void {
+    this.db.prepare(`UPDATE tasks SET pid = ?, pid_start = ?, pgid = ?, cgroup = ? WHERE id = ?`).run(leader.pid, leader.start, pgid, cgroup, id);
   }
 
   /** The launcher writes its view on every status change; readers derive the live status anyway. */
   setStatus(id: number, status: RecordedStatus, heartbeat: number | null, now = nowSec()): void {
     this.db
-      .prepare(`UPDATE tasks SET status = ?, heartbeat = ?, lastupdate = ?, duration = ? - starttime WHERE id = ?`)
+      .prepare(`UPDATE tasks SET status = ?, heartbeat = ?, lastupdate = ?, duration = ? - starttime WHERE id = ? AND status != 'RESERVED'`)
       .run(status, heartbeat, now, now, id);
   }
 
+  /** Leaves control --kill's note and grace for the launcher, unless an earlier request's note is there. */
   requestKill(id: number, graceSec: number | null, note: string): void {
     this.db.prepare(`UPDATE tasks SET kill_grace = ?, kill_note = COALESCE(kill_note, ?) WHERE id = ?`).run(graceSec, note, id);
   }
 
-  /** Moves a live task into history and removes its row, in one transaction. */
-  archive(id: number, e: ArchivedEnding, now = nowSec()): number | null {
+  /** Takes back a request whose signal could not be sent, so that a later kill is credited to whoever sends it. */
+  withdrawKill(id: number, note: string): void {
+    this.db.prepare(`UPDATE tasks SET kill_grace = NULL, kill_note = NULL WHERE id = ? AND kill_note = ?`).run(id, note);
+  }
+
+  /**
+   * Moves a task into history from the copy its watcher holds, and removes its row if the row is
+   * still that task's: an ending is recorded even when the row was dropped (--initialize --force)
+   * or the registry was replaced under the watcher. One run is archived once: a history row with
+   * the same task id and start time means someone already did. Returns the history id, or null.
+   */
+  archive(t: LaunchedTask, e: ArchivedEnding): number | null {
     return this.db
       .transaction(() => {
-        const t = this.db.prepare(`SELECT * FROM tasks WHERE id = ?`).get(id) as TaskRow | undefined;
-        if (!t) return null;
-        const start = t.starttime ?? t.reservetime;
+        const row = this.db.prepare(`SELECT launcher_pid, launcher_start FROM tasks WHERE id = ?`).get(t.id) as
+          | { launcher_pid: number | null; launcher_start: number | null }
+          | undefined;
+        const ours = row !== undefined && row.launcher_pid === (t.launcher?.pid ?? null) && row.launcher_start === (t.launcher?.start ?? null);
+        if (!ours && this.db.prepare(`SELECT 1 FROM history WHERE taskid = ? AND starttime = ?`).get(t.id, t.startedAt)) return null;
         const r = this.db
           .prepare(
             `INSERT INTO history (taskid, taskname, info1, info2, info3, termsignal, termerror, starttime, endtime, duration,
                feedback, command, pid, exitcode, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(t.id, t.name, t.info1, t.info2, t.info3, e.termsignal, e.termerror, start, now, start == null ? null : now - start,
-            e.feedback ? JSON.stringify(e.feedback) : null, t.command, t.pid, e.exitcode, e.outcome);
-        this.db.prepare(`DELETE FROM tasks WHERE id = ?`).run(id);
+          .run(t.id, t.name, t.info1, t.info2, t.info3, e.termsignal, e.termerror, t.startedAt, e.endedAt, Math.max(0, e.endedAt - t.startedAt),
+            e.feedback ? JSON.stringify(e.feedback) : null, JSON.stringify(t.command), t.leader?.pid ?? null, e.exitcode, e.outcome);
+        if (ours) this.db.prepare(`DELETE FROM tasks WHERE id = ?`).run(t.id);
+        // In a registry that did not issue this id (it was replaced), it must never issue it later.
+        this.db.prepare(`UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'tasks'`).run(t.id);
         return Number(r.lastInsertRowid);
       })
       .immediate();
@@ -260,16 +403,16 @@ export class Registry {
 
   task(id: number): Task | undefined {
     const r = this.db.prepare(`SELECT * FROM tasks WHERE id = ?`).get(id) as TaskRow | undefined;
-    return r && toTask(r);
+    return r && this.toTask(r);
   }
 
   /** Live rows, without reservations that have lapsed but not been swept yet. */
   liveTasks(now = nowSec()): Task[] {
-    return (this.db.prepare(`SELECT * FROM tasks WHERE NOT (status = 'RESERVED' AND expires <= ?) ORDER BY id`).all(now) as TaskRow[]).map(toTask);
+    return (this.db.prepare(`SELECT * FROM tasks WHERE NOT (status = 'RESERVED' AND expires <= ?) ORDER BY id`).all(now) as TaskRow[]).map((r) => this.toTask(r));
   }
 
   tasksNamed(name: string): Task[] {
-    return (this.db.prepare(`SELECT * FROM tasks WHERE name = ? ORDER BY id`).all(name) as TaskRow[]).map(toTask);
+    return (this.db.prepare(`SELECT * FROM tasks WHERE name = ? ORDER BY id`).all(name) as TaskRow[]).map((r) => this.toTask(r));
   }
 
   history(o: { limit: number; name?: string }): HistoryRow[] {

@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import type { Database } from 'better-sqlite3';
 
 // Ordered migrations; PRAGMA user_version is the number applied. Migration 1 is the original
@@ -52,6 +53,22 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       INSERT INTO sqlite_sequence (name, seq)
         SELECT 'tasks', MAX(COALESCE((SELECT MAX(id) FROM tasks), 0), COALESCE((SELECT MAX(taskid) FROM history), 0));`);
   },
+  // 3: a key that makes feedback file names and process marks unique to this registry; the
+  // feedback directory instead of a path (the file name is derived, never read back from the row);
+  // --max-time and the task's cgroup, so that control can enforce a lost launcher's limits.
+  (db) => {
+    db.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      INSERT INTO meta (key, value) VALUES ('registry_key', lower(hex(randomblob(4))));
+      ALTER TABLE tasks ADD COLUMN feeddir TEXT;
+      ALTER TABLE tasks ADD COLUMN max_time REAL;
+      ALTER TABLE tasks ADD COLUMN pgid INTEGER;   -- the task's own process group; NULL with --foreground
+      ALTER TABLE tasks ADD COLUMN cgroup TEXT;    -- the task's cgroup, when contained in one`);
+    const rows = db.prepare(`SELECT id, feedpath FROM tasks WHERE feedpath IS NOT NULL`).all() as Array<{ id: number; feedpath: string }>;
+    const set = db.prepare(`UPDATE tasks SET feeddir = ? WHERE id = ?`);
+    for (const r of rows) set.run(dirname(r.feedpath), r.id);
+    db.exec(`ALTER TABLE tasks DROP COLUMN feedpath;`);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -78,16 +95,32 @@ export function version(db: Database): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
-/** Drops and recreates every table in one transaction, keeping the id sequence so ids stay unique. */
+/**
+ * Drops and recreates every table in one transaction, keeping the id sequence so ids stay unique,
+ * and the registry key, so that the feedback files and processes of tasks still running stay theirs.
+ */
 export function recreate(db: Database): void {
   db.transaction(() => {
     const seq = (db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'tasks'`).get() as { seq: number } | undefined)?.seq ?? 0;
     const maxHist = (db.prepare('SELECT MAX(taskid) AS m FROM history').get() as { m: number | null }).m ?? 0;
-    db.exec('DROP TABLE IF EXISTS tasks; DROP TABLE IF EXISTS history; DROP TABLE IF EXISTS feedbacks;');
+    const key = registryKey(db);
+    db.exec('DROP TABLE IF EXISTS tasks; DROP TABLE IF EXISTS history; DROP TABLE IF EXISTS feedbacks; DROP TABLE IF EXISTS meta;');
     db.prepare(`DELETE FROM sqlite_sequence`).run();
     db.pragma('user_version = 0');
     for (const m of MIGRATIONS) m(db);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     db.prepare(`UPDATE sqlite_sequence SET seq = ? WHERE name = 'tasks'`).run(Math.max(seq, maxHist));
+    db.prepare(`UPDATE meta SET value = ? WHERE key = 'registry_key'`).run(key);
   }).immediate();
+}
+
+export function registryKey(db: Database): string {
+  return (db.prepare(`SELECT value FROM meta WHERE key = 'registry_key'`).get() as { value: string }).value;
+}
+
+/** The tables a file of each schema version must hold; anything else is another program's database. */
+export function foreignTables(db: Database): string[] | null {
+  const names = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).all() as Array<{ name: string }>).map((r) => r.name);
+  if (names.length === 0) return null; // a new, empty file
+  return names.includes('tasks') && names.includes('history') ? null : names;
 }

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
-import { decodeReport, encodeAssignment, FrameReader, MIN_REPORT_FRAME, type WorkerReport } from './frame';
+import { decodeReport, encodeAssignment, FrameReader, MAX_TASK_NAME_BYTES, MIN_REPORT_FRAME, NameTooLong, type WorkerReport } from './frame';
 import { fileIdentity, TaskDb, TaskState, unixNow } from './taskdb';
 import { FeedbackWriter } from './heartbeat';
 
@@ -9,9 +10,14 @@ export interface ControllerOptions {
   dbFile: string;
   intervalSec: number;
   marginSec: number;
+  /** Seconds a connection may stay without saying who it is (default 10). */
+  helloTimeoutSec?: number;
   feedback?: string;
   log: (msg: string) => void;
 }
+
+/** At most this many connections may be waiting to say hello: idle sockets cannot use up the descriptors. */
+export const MAX_PENDING_HELLOS = 128;
 
 interface Task {
   name: string;
@@ -32,6 +38,10 @@ interface Conn {
   /** Idle, waiting for a task to become available (killed or newly added) while others still run. */
   parked: boolean;
   closed: boolean;
+  /** The exit frame went out: it is sent once. */
+  exitSent: boolean;
+  /** Closes the connection if it has not said hello in time. */
+  helloTimer: NodeJS.Timeout | undefined;
 }
 
 const EXIT_FRAME = encodeAssignment({ taskName: '', sleepTime: 0 });
@@ -53,6 +63,8 @@ export class Controller {
   private doneBefore = 0;
   private doneNow = 0;
   private nextConnId = 1;
+  private pendingHellos = 0;
+  private readonly warned = new Set<string>();
   private finishing = false;
   private resolveRun: (code: number) => void = () => {};
   private readonly feedback: FeedbackWriter;
@@ -63,7 +75,7 @@ export class Controller {
     private readonly db: TaskDb,
   ) {
     this.port = o.port;
-    this.feedback = new FeedbackWriter(o.feedback, () => this.snapshot());
+    this.feedback = new FeedbackWriter(o.feedback, () => this.snapshot(), o.log);
     db.onError = (err) => o.log(`database write failed (will retry): ${err.message}`);
   }
 
@@ -82,11 +94,16 @@ export class Controller {
       }
       const server = net.createServer((s) => this.accept(s));
       this.server = server;
-      server.once('error', (err: NodeJS.ErrnoException) => {
+      // Below the descriptor limit, so that the database and the feedback file always have some.
+      server.maxConnections = Math.max(16, openFilesLimit() - 64);
+      let listening = false;
+      server.on('error', (err: NodeJS.ErrnoException) => {
+        if (listening) return this.o.log(`accepting a connection failed: ${err.message}`); // e.g. EMFILE: the server goes on
         this.db.close();
         reject(err);
       });
       server.listen(this.o.port, this.o.host, () => {
+        listening = true;
         this.port = (server.address() as net.AddressInfo).port;
         this.o.log(`listening on ${this.o.host}:${this.port} with ${this.remaining} unfinished tasks`);
         this.timer = setInterval(() => this.tick(), this.o.intervalSec * 1000);
@@ -121,10 +138,21 @@ export class Controller {
     };
   }
 
+  /** Says a thing once per key, however often it happens (a peer may repeat it forever). */
+  private once(key: string, msg: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.o.log(msg);
+  }
+
   private reload(): void {
     for (const r of this.db.unfinished()) {
       if (this.tasks.has(r.task_name)) continue;
-      const t: Task = { name: r.task_name, sleep: r.sleep_time ?? 0, state: r.state, worker: r.worker, assignTime: r.assign_time, conn: null };
+      if (Buffer.byteLength(r.task_name) > MAX_TASK_NAME_BYTES) {
+        this.once(`name:${r.task_name}`, `task '${r.task_name}' has a name of ${Buffer.byteLength(r.task_name)} bytes, more than the ${MAX_TASK_NAME_BYTES} a worker accepts; it is not dispatched`);
+        continue;
+      }
+      const t: Task = { name: r.task_name, sleep: r.sleep_time ?? 0, state: r.state, worker: r.worker || null, assignTime: r.assign_time, conn: null };
       this.tasks.set(t.name, t);
       this.remaining++;
       if (t.state !== TaskState.Running) this.queue.push(t);
@@ -133,7 +161,22 @@ export class Controller {
 
   private accept(socket: net.Socket): void {
     socket.setNoDelay(true);
-    const conn: Conn = { id: this.nextConnId++, socket, reader: new FrameReader(MIN_REPORT_FRAME), workerId: null, task: null, parked: false, closed: false };
+    if (this.pendingHellos >= MAX_PENDING_HELLOS) {
+      this.once('pending', `${MAX_PENDING_HELLOS} connections are waiting to say hello; closing new ones until they do or time out`);
+      socket.on('error', () => {});
+      socket.destroy();
+      return;
+    }
+    const conn: Conn = {
+      id: this.nextConnId++, socket, reader: new FrameReader(MIN_REPORT_FRAME), workerId: null, task: null, parked: false, closed: false, exitSent: false,
+      helloTimer: undefined,
+    };
+    this.pendingHellos++;
+    conn.helloTimer = setTimeout(() => {
+      this.o.log(`connection ${conn.id} said nothing for ${this.o.helloTimeoutSec ?? 10} s; closing it`);
+      socket.destroy();
+      this.onClose(conn);
+    }, (this.o.helloTimeoutSec ?? 10) * 1000);
     this.conns.add(conn);
     socket.on('data', (chunk: Buffer) => {
       if (conn.closed) return;
@@ -143,7 +186,9 @@ export class Controller {
           if (conn.closed) return;
         }
       } catch (err) {
-        this.o.log(`connection ${conn.id}${conn.workerId ? ` (${conn.workerId})` : ''}: ${(err as Error).message}; closing it`);
+        const msg = `connection ${conn.id}${conn.workerId ? ` (${conn.workerId})` : ''}: ${(err as Error).message}; closing it`;
+        if (err instanceof NameTooLong) this.once(`long:${conn.socket.remoteAddress}`, msg);
+        else this.o.log(msg);
         socket.destroy();
         this.onClose(conn);
       }
@@ -153,7 +198,12 @@ export class Controller {
   }
 
   private onReport(conn: Conn, r: WorkerReport): void {
-    if (conn.workerId === null) this.o.log(`worker ${r.workerId} connected (connection ${conn.id}) reporting '${r.taskName}' with ${r.timeLeft} s left`);
+    if (conn.workerId === null) {
+      this.o.log(`worker ${r.workerId} connected (connection ${conn.id}) reporting '${r.taskName}' with ${r.timeLeft} s left`);
+      this.helloed(conn);
+      conn.workerId = r.workerId;
+      this.takeBackLost(r.workerId, r.taskName);
+    }
     conn.workerId = r.workerId;
     const now = unixNow();
     if (r.taskName === '') return this.dispatch(conn);
@@ -185,6 +235,39 @@ export class Controller {
     this.dispatch(conn);
   }
 
+  private helloed(conn: Conn): void {
+    if (conn.helloTimer === undefined) return;
+    clearTimeout(conn.helloTimer);
+    conn.helloTimer = undefined;
+    this.pendingHellos--;
+  }
+
+  /**
+   * A worker that says hello is working on the task it reports and on no other: a task the
+   * database still gives it, with no connection of its to show for it, never reached it (the
+   * controller died between recording and sending) and is taken back now, not at the slacker check.
+   */
+  private takeBackLost(workerId: string, reported: string): void {
+    let n = 0;
+    for (const t of this.tasks.values()) {
+      if (t.state !== TaskState.Running || t.worker !== workerId || t.conn !== null || t.name === reported) continue;
+      this.killTask(t);
+      n++;
+    }
+    if (n > 0) {
+      this.o.log(`worker ${workerId} does not have ${n} task${n === 1 ? '' : 's'} recorded as its own; marked TaskKilled for another`);
+      this.dispatchParked();
+    }
+  }
+
+  /** The exit frame, once per connection. */
+  private tellExit(conn: Conn, end = false): void {
+    if (conn.exitSent || conn.socket.destroyed) return;
+    conn.exitSent = true;
+    if (end) conn.socket.end(EXIT_FRAME);
+    else conn.socket.write(EXIT_FRAME);
+  }
+
   private nextTask(): Task | undefined {
     while (this.qhead < this.queue.length) {
       const t = this.queue[this.qhead++];
@@ -208,7 +291,10 @@ export class Controller {
       conn.task = t;
       conn.parked = false;
       this.db.assign(t.name, conn.workerId as string, t.assignTime);
-      conn.socket.write(encodeAssignment({ taskName: t.name, sleepTime: t.sleep }));
+      const frame = encodeAssignment({ taskName: t.name, sleepTime: t.sleep });
+      this.db.afterCommit(() => {
+        if (!conn.closed) conn.socket.write(frame);
+      });
       return;
     }
     if (this.remaining > 0) {
@@ -216,7 +302,7 @@ export class Controller {
       return;
     }
     conn.parked = false;
-    conn.socket.write(EXIT_FRAME);
+    this.db.afterCommit(() => this.tellExit(conn)); // after the completion it answers is recorded
     this.finishIfDone();
   }
 
@@ -227,6 +313,7 @@ export class Controller {
   private onClose(conn: Conn): void {
     if (conn.closed) return;
     conn.closed = true;
+    this.helloed(conn);
     this.conns.delete(conn);
     const t = conn.task;
     conn.task = null;
@@ -266,7 +353,7 @@ export class Controller {
       if (c) {
         c.task = null;
         c.parked = false;
-        c.socket.end(EXIT_FRAME);
+        this.tellExit(c, true);
         c.closed = true;
         this.conns.delete(c);
       }
@@ -290,21 +377,33 @@ export class Controller {
     clearInterval(this.timer);
     this.feedback.stop();
     this.server?.close();
+    try {
+      this.db.close(); // commits what is queued, and sends what waited for it, before anyone is told to exit
+    } catch (err) {
+      this.o.log(`closing the database: ${(err as Error).message}`);
+    }
     const closing = [...this.conns].map(
       (c) =>
         new Promise<void>((resolve) => {
           if (c.socket.destroyed) return resolve();
           c.socket.once('close', () => resolve());
-          if (tellWorkers) c.socket.end(EXIT_FRAME);
-          else c.socket.destroy();
+          if (!tellWorkers) c.socket.destroy();
+          else if (c.exitSent) c.socket.end();
+          else this.tellExit(c, true);
         }),
     );
-    try {
-      this.db.close();
-    } catch (err) {
-      this.o.log(`closing the database: ${(err as Error).message}`);
-    }
     await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 2000).unref())]);
     this.resolveRun(code);
   }
+}
+
+/** The soft limit on open files, from /proc (Node has no getrlimit). */
+function openFilesLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m) return Number(m[1]);
+  } catch {
+    /* not Linux */
+  }
+  return 1024;
 }

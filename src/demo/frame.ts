@@ -2,9 +2,15 @@
 // counts its own 4 bytes, then the body:
 //   worker -> controller: worker_id NUL task_name NUL u32le time_left
 //   controller -> worker: task_name NUL u32le sleep_time      ("", 0) means: exit
-// Strings are at most 31 bytes (the original's char[32]).
+// Strings are at most 31 bytes (the original's char[32]). The original programs take less than that:
+// its worker accepts task names of at most 27 bytes, its controller a worker id and task name of at
+// most 58 bytes together; past those both loop reconnecting forever, so ours refuse them with a sentence.
 
 export const MAX_NAME_BYTES = 31;
+/** The longest task name the original worker accepts. */
+export const MAX_TASK_NAME_BYTES = 27;
+/** The longest worker id and task name, together, that the original controller accepts in a report. */
+export const MAX_REPORT_NAMES_BYTES = 58;
 /** The largest frame either side may send: 4 + (31 + 1) * 2 + 4. Anything longer is an attack or a bug. */
 export const MAX_FRAME = 4 + (MAX_NAME_BYTES + 1) * 2 + 4;
 
@@ -20,6 +26,9 @@ export interface Assignment {
 }
 
 export class FrameError extends Error {}
+
+/** A well-formed frame whose names are longer than the original programs accept. */
+export class NameTooLong extends FrameError {}
 
 function cstring(s: string, what: string): Buffer {
   const b = Buffer.from(s, 'utf8');
@@ -43,11 +52,25 @@ function frame(parts: Buffer[], u32: number): Buffer {
 }
 
 export function encodeReport(r: WorkerReport): Buffer {
-  return frame([cstring(r.workerId, 'worker id'), cstring(r.taskName, 'task name')], r.timeLeft);
+  const parts = [cstring(r.workerId, 'worker id'), cstring(r.taskName, 'task name')];
+  checkReportNames(parts[0].length, parts[1].length);
+  return frame(parts, r.timeLeft);
 }
 
 export function encodeAssignment(a: Assignment): Buffer {
-  return frame([cstring(a.taskName, 'task name')], a.sleepTime);
+  const name = cstring(a.taskName, 'task name');
+  checkTaskName(name.length);
+  return frame([name], a.sleepTime);
+}
+
+function checkTaskName(bytes: number): void {
+  if (bytes > MAX_TASK_NAME_BYTES) throw new NameTooLong(`a task name of ${bytes} bytes; the original worker takes at most ${MAX_TASK_NAME_BYTES}`);
+}
+
+function checkReportNames(idBytes: number, nameBytes: number): void {
+  if (idBytes + nameBytes > MAX_REPORT_NAMES_BYTES) {
+    throw new NameTooLong(`a worker id and task name of ${idBytes + nameBytes} bytes together; the original controller takes at most ${MAX_REPORT_NAMES_BYTES}`);
+  }
 }
 
 /** Reads `count` NUL-terminated strings then exactly one u32; anything else is malformed. */
@@ -67,11 +90,13 @@ function decodeBody(body: Buffer, count: number): { strings: string[]; u32: numb
 export function decodeReport(body: Buffer): WorkerReport {
   const { strings, u32 } = decodeBody(body, 2);
   if (strings[0] === '') throw new FrameError('the worker id is empty');
+  checkReportNames(Buffer.byteLength(strings[0]), Buffer.byteLength(strings[1]));
   return { workerId: strings[0], taskName: strings[1], timeLeft: u32 };
 }
 
 export function decodeAssignment(body: Buffer): Assignment {
   const { strings, u32 } = decodeBody(body, 1);
+  checkTaskName(Buffer.byteLength(strings[0]));
   return { taskName: strings[0], sleepTime: u32 };
 }
 

@@ -3,14 +3,17 @@ import * as fs from 'node:fs';
 /**
  * Writes the process's state as `[key]value` lines to its feedback file, which is also its heartbeat.
  * The timer runs on the main event loop on purpose: if the loop hangs, the heartbeat stops with it.
- * Each write replaces the file whole (write, then rename), so a reader never sees half of it.
+ * Each write replaces the file whole (write, then rename), so a reader never sees half of it. A
+ * write that fails is reported (once, until one succeeds again): a silent heartbeat is a kill.
  */
 export class FeedbackWriter {
   private timer: NodeJS.Timeout | undefined;
+  private failing = false;
 
   constructor(
     private readonly file: string | undefined,
     private readonly snapshot: () => Record<string, string | number>,
+    private readonly onError: (msg: string) => void = () => {},
   ) {}
 
   start(intervalMs = 500): void {
@@ -28,8 +31,11 @@ export class FeedbackWriter {
     try {
       fs.writeFileSync(tmp, text);
       fs.renameSync(tmp, this.file);
-    } catch {
-      /* a missing directory must not kill the task; the watcher will see the silence */
+      this.failing = false;
+    } catch (err) {
+      // The task must not die of it, but its watcher will see the silence: say why.
+      if (!this.failing) this.onError(`cannot write the feedback file ${this.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      this.failing = true;
     }
   }
 

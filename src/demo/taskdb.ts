@@ -46,16 +46,20 @@ export function fileIdentity(file: string): string | null {
 type Op = () => void;
 
 /**
- * The controller's view of the table. Writes are queued and committed together once per turn of the
- * event loop: one transaction for every message that turn handled, instead of one per message.
- * A crash can lose at most that turn's writes, which the workers' reports on reconnecting restore.
+ * The controller's view of the table, written ahead: what the controller tells a worker (an
+ * assignment, the answer to a completion) waits until the database has recorded it. Writes are
+ * queued and committed together once per turn of the event loop (one transaction for every
+ * message that turn handled, not one per message), and the messages queued behind them are sent
+ * right after the commit. So a controller killed at any instant has never told a worker anything
+ * its database does not hold, and no task runs twice.
  */
 export class TaskDb {
   private readonly stmts;
   private pending: Op[] = [];
+  private after: Op[] = [];
   private scheduled = false;
 
-  /** Where a failed background commit is reported (the writes stay queued for the next flush). */
+  /** Where a failed background commit is reported (the writes, and the messages behind them, stay queued for the next flush). */
   onError: (err: Error) => void = (err) => {
     throw err;
   };
@@ -98,12 +102,22 @@ export class TaskDb {
     this.queue(() => this.stmts.kill.run(name));
   }
 
+  /** Runs `send` once everything queued so far is committed. */
+  afterCommit(send: Op): void {
+    if (this.pending.length === 0 && !this.scheduled) return send();
+    this.after.push(send);
+  }
+
   flush(): void {
     this.scheduled = false;
-    if (this.pending.length === 0) return;
     const ops = this.pending;
-    this.db.transaction(() => ops.forEach((op) => op()))();
-    this.pending = []; // only after the commit: a failed one keeps its writes for the next try
+    if (ops.length > 0) {
+      this.db.transaction(() => ops.forEach((op) => op()))();
+      this.pending = []; // only after the commit: a failed one keeps its writes (and their messages) for the next try
+    }
+    const sends = this.after;
+    this.after = [];
+    for (const send of sends) send();
   }
 
   close(): void {
@@ -115,13 +129,20 @@ export class TaskDb {
     this.pending.push(op);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => {
-        try {
-          this.flush();
-        } catch (err) {
-          this.onError(err as Error);
-        }
-      });
+      setImmediate(() => this.tryFlush());
+    }
+  }
+
+  /** A commit that fails (the file locked too long, the disk full) is tried again shortly. */
+  private tryFlush(): void {
+    try {
+      this.flush();
+    } catch (err) {
+      this.onError(err as Error);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setTimeout(() => this.tryFlush(), 100).unref();
+      }
     }
   }
 }

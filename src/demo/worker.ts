@@ -1,5 +1,5 @@
 import * as net from 'node:net';
-import { decodeAssignment, encodeReport, FrameReader, MIN_ASSIGNMENT_FRAME } from './frame';
+import { decodeAssignment, encodeReport, FrameReader, MIN_ASSIGNMENT_FRAME, NameTooLong } from './frame';
 import { FeedbackWriter } from './heartbeat';
 
 export interface WorkerOptions {
@@ -29,7 +29,10 @@ function cancel(t: Current['timer']): void {
 /**
  * A task worker of epoll_demo. It keeps its own clock for the task in hand, so a controller that
  * goes away and comes back does not disturb its timing: it reconnects every second and reports
- * (id, task, seconds left), or (id, task, 0) if it finished while the controller was away.
+ * (id, task, seconds left), or (id, task, 0) if it finished while the controller was away. A
+ * finished task is reported again on every reconnection until the controller answers (with the
+ * next task, or exit): a controller killed before it recorded the completion learns it anew, and
+ * never gives the task to someone else.
  */
 export class Worker {
   private current: Current | null = null;
@@ -39,17 +42,18 @@ export class Worker {
   private done = 0;
   private retry: NodeJS.Timeout | undefined;
   private resolveRun: (code: number) => void = () => {};
+  private failure: string | null = null;
   private readonly feedback: FeedbackWriter;
 
   constructor(private readonly o: WorkerOptions) {
     this.feedback = new FeedbackWriter(o.feedback, () => ({
       role: 'worker',
       worker_id: o.workerId,
-      current_task: this.current?.name ?? '',
+      current_task: this.current && this.current.timer !== undefined ? this.current.name : '',
       time_left: this.timeLeft(),
       tasks_done: this.done,
       connected: this.connected ? 'yes' : 'no',
-    }));
+    }), o.log);
   }
 
   run(): Promise<number> {
@@ -75,12 +79,12 @@ export class Worker {
       const left = this.timeLeft();
       this.o.log(`connected to ${this.o.host}:${this.o.port}; reporting '${this.current?.name ?? ''}' with ${left} s left`);
       this.send(this.current?.name ?? '', left);
-      if (this.current && left === 0 && this.current.timer === undefined) this.current = null; // finished while away: now reported
     });
     socket.on('data', (chunk: Buffer) => {
       try {
         for (const body of reader.push(chunk)) this.onAssignment(decodeAssignment(body));
       } catch (err) {
+        if (err instanceof NameTooLong) return this.exit(`the controller sent ${err.message}; this worker cannot take it, and reconnecting would only get it again`);
         this.o.log(`bad frame from the controller: ${(err as Error).message}; reconnecting`);
         socket.destroy();
       }
@@ -100,6 +104,8 @@ export class Worker {
   }
 
   private onAssignment(a: { taskName: string; sleepTime: number }): void {
+    // Any answer acknowledges the completion reported before it.
+    if (this.current && this.current.timer === undefined) this.current = null;
     if (a.taskName === '') return this.exit();
     cancel(this.current?.timer);
     const ms = (a.sleepTime + (this.o.slacker ? this.o.slackSec : 0)) * 1000;
@@ -114,19 +120,23 @@ export class Worker {
     cur.timer = undefined;
     this.done++;
     this.o.log(`task ${cur.name}: done`);
-    if (this.connected) {
-      this.send(cur.name, 0);
-      this.current = null;
-    } // else: reported as (id, task, 0) on reconnecting
+    if (this.connected) this.send(cur.name, 0); // kept until answered; else reported on reconnecting
   }
 
-  private exit(): void {
-    this.o.log('told to exit');
+  /** Told to exit (0), or unable to go on (1, with the sentence why). */
+  private exit(failure?: string): void {
+    this.o.log(failure ?? 'told to exit');
+    this.failure = failure ?? null;
     this.exiting = true;
     clearTimeout(this.retry);
     cancel(this.current?.timer);
     this.feedback.stop();
     this.socket?.end();
-    this.resolveRun(0);
+    this.resolveRun(failure ? 1 : 0);
+  }
+
+  /** Why the worker gave up, for its exit message. */
+  get why(): string | null {
+    return this.failure;
   }
 }

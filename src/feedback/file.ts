@@ -1,10 +1,22 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { FeedbackParser, toObject } from './parse';
+import { FeedbackParser, MAX_KEYS, MAX_VALUE_CHARS, toObject, type Capped } from './parse';
 
-export function feedbackFileName(dir: string, taskid: number): string {
-  return joinPath(resolvePath(dir), `feedback_${taskid}.log`);
+// A task's feedback file is written by the task, which may be hostile or broken: it may put a FIFO
+// (whose open would hang), a symlink to /dev/zero (endless) or to someone else's file there. So it
+// is opened without following links and without blocking, must be a regular file, and is read at
+// most up to the size it had when opened, and at most MAX_READ_BYTES.
+
+/** The most of one feedback file anyone reads. */
+export const MAX_READ_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The file's name is unique to the registry (its key) as well as to the task, so that a file left
+ * by another registry, or another registry sharing the directory, is never taken for this task's.
+ */
+export function feedbackFileName(dir: string, registryKey: string, taskid: number): string {
+  return joinPath(resolvePath(dir), `feedback_${taskid}-${registryKey}.log`);
 }
 
 export interface FeedbackRead {
@@ -13,44 +25,87 @@ export interface FeedbackRead {
   found: boolean;
   lines: number;
   ignored: number;
+  capped: Capped & { bytesUnread: number };
 }
 
 const CHUNK = 1 << 16;
+const KIND: Array<[(s: Stats) => boolean, string]> = [
+  [(s) => s.isDirectory(), 'a directory (EISDIR)'],
+  [(s) => s.isFIFO(), 'a FIFO'],
+  [(s) => s.isSocket(), 'a socket'],
+  [(s) => s.isCharacterDevice() || s.isBlockDevice(), 'a device'],
+];
 
 /**
- * Parses a feedback file in 64 KiB pieces, so memory stays bounded by the distinct keys however
- * large the file is. Invalid UTF-8 becomes U+FFFD rather than an error. A missing file is not an
- * error (found: false); any other failure to read is thrown for the caller to put into words.
+ * Parses a feedback file in 64 KiB pieces, so memory stays bounded by the caps however large the
+ * file is. Invalid UTF-8 becomes U+FFFD rather than an error. A missing file is not an error
+ * (found: false); anything other than a regular file is refused with a sentence, never waited on.
+ * `follow` lets a person's own argument (parse --feedback LINK) be a symlink; a task's never is.
  */
-export function readFeedbackFile(file: string): FeedbackRead {
+export function readFeedbackFile(file: string, o: { follow?: boolean } = {}): FeedbackRead {
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    fd = openSync(file, fsc.O_RDONLY | fsc.O_NONBLOCK | (o.follow ? 0 : fsc.O_NOFOLLOW));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { values: {}, found: false, lines: 0, ignored: 0 };
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { values: {}, found: false, lines: 0, ignored: 0, capped: { keysDropped: 0, valuesCut: 0, bytesUnread: 0 } };
+    if (code === 'ELOOP') throw new Error('it is a symbolic link, which is not followed');
     throw err;
   }
   const parser = new FeedbackParser();
+  let size: number;
   try {
+    const st = fstatSync(fd);
+    const kind = KIND.find(([is]) => is(st));
+    if (kind || !st.isFile()) throw new Error(`it is ${kind?.[1] ?? 'not a regular file'}, not a regular file`);
+    size = st.size;
+    const limit = Math.min(size, MAX_READ_BYTES);
     const decoder = new StringDecoder('utf8');
     const buf = Buffer.allocUnsafe(CHUNK);
-    for (;;) {
-      const n = readSync(fd, buf, 0, CHUNK, null);
-      if (n === 0) break;
+    for (let done = 0; done < limit; ) {
+      const n = readSync(fd, buf, 0, Math.min(CHUNK, limit - done), null);
+      if (n === 0) break; // truncated while we read
+      done += n;
       parser.push(decoder.write(buf.subarray(0, n)));
     }
     parser.push(decoder.end());
   } finally {
     closeSync(fd);
   }
-  return { values: toObject(parser.end()), found: true, lines: parser.lines, ignored: parser.ignored };
+  const values = toObject(parser.end());
+  return { values, found: true, lines: parser.lines, ignored: parser.ignored, capped: { ...parser.capped, bytesUnread: Math.max(0, size - MAX_READ_BYTES) } };
 }
 
-/** The file's mtime in epoch ms, or null when it cannot be seen (deleted, unreadable dir). */
-export function heartbeatMs(file: string): number | null {
+/** What the caps left out, as a clause for the archived record, or null when nothing was. */
+export function cappedNote(c: FeedbackRead['capped']): string | null {
+  const parts = [
+    c.keysDropped ? `${c.keysDropped} lines with new keys past ${MAX_KEYS} keys dropped` : '',
+    c.valuesCut ? `${c.valuesCut} values cut to ${MAX_VALUE_CHARS} characters` : '',
+    c.bytesUnread ? `${c.bytesUnread} bytes past the first ${MAX_READ_BYTES / 1048576} MiB not read` : '',
+  ].filter(Boolean);
+  return parts.length ? `feedback capped: ${parts.join(', ')}` : null;
+}
+
+/** A heartbeat as the file shows it: its mtime and its ctime (which only the kernel sets), in ms. */
+export interface Beat {
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+/** The file's times when it is a regular file; null when it is missing, or anything else (a link is not followed). */
+export function heartbeatOf(file: string): Beat | null {
   try {
-    return statSync(file).mtimeMs;
+    const st = lstatSync(file, { throwIfNoEntry: false });
+    return st?.isFile() ? { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs } : null;
   } catch {
     return null;
   }
+}
+
+/**
+ * Creates the task's feedback file before the task starts, refusing anything already at the path
+ * (a stale file, or a link planted by someone else): the task writes only into a file it was given.
+ */
+export function createFeedbackFile(file: string): void {
+  closeSync(openSync(file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o666));
 }

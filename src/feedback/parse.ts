@@ -11,22 +11,43 @@ const LINE = /^[ \t]*\[([^\]]*)\](.*)$/s;
 /** Lines longer than this are malformed by definition: skipping them keeps memory bounded. */
 export const MAX_LINE_CHARS = 1 << 20;
 
-/** Applies one line (without its newline) to `into`. Returns false if the line was ignored. */
-export function applyLine(into: Feedback, raw: string): boolean {
+/**
+ * The caps that bound what one feedback file can cost a reader and a history row: at most
+ * MAX_KEYS distinct keys at a time (new keys past it are dropped) and values of at most
+ * MAX_VALUE_CHARS (longer ones are cut), so about 4 MB at worst.
+ */
+export const MAX_KEYS = 1000;
+export const MAX_VALUE_CHARS = 4096;
+
+/** What the caps took away, for the archived record to say so. */
+export interface Capped {
+  keysDropped: number;
+  valuesCut: number;
+}
+
+export type LineResult = 'applied' | 'ignored' | 'dropped';
+
+/** Applies one line (without its newline) to `into`, within the caps. `cut` is told when a value was shortened. */
+export function applyLine(into: Feedback, raw: string, cut: () => void = () => {}): LineResult {
   const line = raw.trimEnd(); // linear, unlike a /\s+$/ regex on a long line of spaces
-  if (line === '' || line.startsWith('#')) return false;
+  if (line === '' || line.startsWith('#')) return 'ignored';
   const m = LINE.exec(line);
-  if (!m) return false;
+  if (!m) return 'ignored';
   const [, key, value] = m;
   if (key === '') {
-    if (value !== '') return false; // `[]junk` is not the clear-all line
+    if (value !== '') return 'ignored'; // `[]junk` is not the clear-all line
     into.clear();
-    return true;
+    return 'applied';
   }
-  if (!KEY.test(key)) return false;
-  if (value === '') into.delete(key);
-  else into.set(key, value);
-  return true;
+  if (!KEY.test(key)) return 'ignored';
+  if (value === '') {
+    into.delete(key);
+    return 'applied';
+  }
+  if (into.size >= MAX_KEYS && !into.has(key)) return 'dropped';
+  if (value.length > MAX_VALUE_CHARS) cut();
+  into.set(key, value.length > MAX_VALUE_CHARS ? value.slice(0, MAX_VALUE_CHARS) : value);
+  return 'applied';
 }
 
 export class FeedbackParser {
@@ -35,6 +56,8 @@ export class FeedbackParser {
   private skipping = false; // inside an over-long line: drop text until its newline
   lines = 0;
   ignored = 0;
+  readonly capped: Capped = { keysDropped: 0, valuesCut: 0 };
+  private readonly onCut = () => this.capped.valuesCut++;
 
   push(text: string): void {
     let start = 0;
@@ -70,7 +93,9 @@ export class FeedbackParser {
 
   private line(text: string): void {
     this.lines++;
-    if (text.length > MAX_LINE_CHARS || !applyLine(this.values, text)) this.ignored++;
+    const r = text.length > MAX_LINE_CHARS ? 'ignored' : applyLine(this.values, text, this.onCut);
+    if (r === 'ignored') this.ignored++;
+    else if (r === 'dropped') this.capped.keysDropped++;
   }
 }
 

@@ -17,23 +17,27 @@ export interface LaunchOptions {
   graceSec: number;
   maxTimeSec?: number;
   keepFeedback: boolean;
+  foreground: boolean;
   debug: boolean;
   help: boolean;
   command: string[];
 }
 
 export const USAGE = `usage: launch [--db FILE] [--taskid ID] [--name NAME] [--info1 S] [--info2 S] [--info3 S]
-              [--feedpath DIR] [--timeout SEC] [--grace SEC] [--max-time SEC] [--keep-feedback] [--debug]
-              -- CMD [ARG...]
+              [--feedpath DIR [--timeout SEC]] [--max-time SEC] [--grace SEC] [--foreground]
+              [--keep-feedback] [--debug] -- CMD [ARG...]
 
-Runs CMD (no shell) as the leader of its own process group and watches it. With --feedpath, the
-mtime of DIR/feedback_<taskid>.log is its heartbeat: quiet for --timeout seconds (default 30) and
-the whole group gets SIGTERM, then SIGKILL after --grace seconds (default 10). Every ending is
-archived in the registry's history. Exit status: the command's own; 128+N if it died of signal N;
-124 on timeout; 125 if launch itself failed; 126 if CMD is not executable; 127 if it is not found.`;
+Runs CMD (no shell) in a cgroup of its own where the system allows it, else as the leader of its
+own process group, and watches it. With --feedpath, every write to its feedback file
+($TASKWATCH_FEEDBACK, in DIR) is a heartbeat: quiet for --timeout seconds (default 30) and all its
+processes get SIGTERM, then SIGKILL after --grace seconds (default 10). --max-time is a limit on
+the whole run, as GNU timeout's. --foreground keeps CMD in launch's process group, so it can read
+the terminal (only CMD itself is then signalled where there is no cgroup). Every ending is archived
+in the registry's history. Exit status: the command's own; 128+N if it died of signal N; 124 on
+timeout; 125 if launch itself failed; 126 if CMD is not executable; 127 if it is not found.`;
 
 const VALUE = ['db', 'taskid', 'name', 'info1', 'info2', 'info3', 'feedpath', 'timeout', 'grace', 'max-time'] as const;
-const FLAG = ['keep-feedback', 'debug', 'help'] as const;
+const FLAG = ['keep-feedback', 'foreground', 'debug', 'help'] as const;
 
 const bad = (msg: string) => new ExitError(msg, EXIT.launchFailed);
 
@@ -81,11 +85,17 @@ export function parseLaunchArgs(argv: string[]): LaunchOptions {
     graceSec: v.grace === undefined ? DEFAULT_GRACE_SEC : parseSeconds(v.grace, '--grace', EXIT.launchFailed, true),
     maxTimeSec: v['max-time'] === undefined ? undefined : parseSeconds(v['max-time'], '--max-time', EXIT.launchFailed),
     keepFeedback: f['keep-feedback'] === true,
+    foreground: f.foreground === true,
     debug: f.debug === true,
     help: f.help === true,
     command,
   };
-  if (!o.help && command.length === 0) throw bad('no command given: put it after --, as in: launch --timeout 30 -- ./job.sh');
-  if (!o.help && command[0] === '') throw bad('the command is an empty string');
+  if (o.help) return o;
+  if (command.length === 0) throw bad('no command given: put it after --, as in: launch --max-time 60 -- ./job.sh');
+  if (command[0] === '') throw bad('the command is an empty string');
+  if (v.db === '') throw bad('--db needs a file name');
+  if (v.timeout !== undefined && v.feedpath === undefined) {
+    throw bad('--timeout is the heartbeat timeout and needs --feedpath DIR (the task writes its heartbeats there); for a limit on the run time, as GNU timeout has, use --max-time SEC');
+  }
   return o;
 }

@@ -1,31 +1,55 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { statSync, type Stats } from 'node:fs';
-import { basename, resolve as resolvePath } from 'node:path';
+import { basename, join, resolve as resolvePath } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitError, EXIT } from '../errors';
-import { describeDbError } from '../db/errors';
+import { describeDbError, isBusy } from '../db/errors';
 import { openFor } from '../db/open';
-import type { LaunchFields, Registry } from '../db/registry';
-import { feedbackFileName } from '../feedback/file';
-import { procStartTime } from '../proc/identity';
-import { signalGroup, terminateGroup, type GroupTarget, type TerminateResult } from '../proc/terminate';
-import { endingFields, endingOf, exitStatus, failedToStart, type Ending, type Reason } from '../task/outcome';
+import { openRegistry, type LaunchFields, type Registry } from '../db/registry';
+import { createFeedbackFile, heartbeatOf } from '../feedback/file';
+import { markEnv, procStartTime } from '../proc/identity';
+import { createTaskCgroup, removeCgroup } from '../proc/cgroup';
+import { escaped, members, signalTask, type TaskTarget } from '../proc/members';
+import { terminate, type TerminateResult } from '../proc/terminate';
+import type { LaunchedTask } from '../task/model';
+import { endingFields, endingOf, exitStatus, failedToStart, type Ending, type Exit, type Reason } from '../task/outcome';
 import { endTask } from '../archive';
+import { longTimeout } from '../timer';
 import { HeartbeatWatch } from './heartbeat';
+import { ignoredOnEntry, LaunchSignals } from './signals';
+import { spawnTask } from './spawn';
 import type { LaunchOptions } from './args';
 
-const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+/** How long the child's pid may wait for a locked registry before the task is stopped rather than run unrecorded. */
+const RECORD_PID_MS = 15_000;
+
+type Log = (m: string) => void;
+
+/** Diagnostics go to stderr and are never fatal: a closed stderr must not cost the task its watcher. */
+const say = (m: string) => {
+  try {
+    process.stderr.write(`${m}\n`);
+  } catch {
+    /* EPIPE: nobody reads it */
+  }
+};
 
 export async function launch(o: LaunchOptions): Promise<number> {
   // Debug lines carry epoch ms, so a benchmark can time the archive against the child's exit.
-  const log = o.debug ? (m: string) => process.stderr.write(`launch: [${Date.now()}] ${m}\n`) : () => {};
+  const log: Log = o.debug ? (m) => say(`launch: [${Date.now()}] ${m}`) : () => {};
+  // Handlers first: a signal that arrives before the task exists must neither kill launch
+  // (leaving a row, or a child, nobody watches) nor be forgotten.
+  const race = new Race(log);
+  new LaunchSignals(ignoredOnEntry(process.env.TASKWATCH_SIGIGN), (s) => race.signalled(s), (s) => race.forward(s)).install();
   const feedDir = o.feedpath === undefined ? null : checkFeedDir(o.feedpath);
-  const reg = openFor(o.db);
+  const reg = openFor(o.db, { create: true });
+  let holder = { reg };
   try {
-    const id = takeTask(reg, o, feedDir);
-    return await watch(reg, id, feedDir ? feedbackFileName(feedDir, id) : null, o, log);
+    const task = takeTask(reg, o, feedDir);
+    reg.setBusyTimeout(0); // from here on the watch never waits for the registry: its writes are advice
+    return await watch(holder, task, o, race, log);
   } finally {
-    reg.close();
+    holder.reg.close();
+    holder = { reg };
   }
 }
 
@@ -42,27 +66,28 @@ function checkFeedDir(dir: string): string {
 }
 
 /** Claims the reserved --taskid, or reserves and claims a new id, recording who watches it. */
-function takeTask(reg: Registry, o: LaunchOptions, feedDir: string | null): number {
-  const fields: Omit<LaunchFields, 'feedpath'> = {
+function takeTask(reg: Registry, o: LaunchOptions, feedDir: string | null): LaunchedTask {
+  const fields: LaunchFields = {
     name: o.name,
     info1: o.info1,
     info2: o.info2,
     info3: o.info3,
     command: o.command,
-    timeout: feedDir ? o.timeoutSec : null,
-    grace: o.graceSec,
-    launcherPid: process.pid,
-    launcherStart: procStartTime(process.pid),
+    feedDir,
+    timeoutSec: feedDir ? o.timeoutSec : null,
+    maxTimeSec: o.maxTimeSec ?? null,
+    graceSec: o.graceSec,
+    launcher: { pid: process.pid, start: procStartTime(process.pid) ?? 0 },
   };
   try {
     if (o.taskid === undefined) {
-      const id = reg.startNew({ ...fields, name: o.name ?? basename(o.command[0]) }, feedDir ? (n) => feedbackFileName(feedDir, n) : null);
-      process.stderr.write(`taskid ${id}\n`);
-      return id;
+      const t = reg.startNew({ ...fields, name: o.name ?? basename(o.command[0]) });
+      say(`taskid ${t.id}`);
+      return t;
     }
     const id = o.taskid;
-    const claim = reg.claim(id, { ...fields, feedpath: feedDir ? feedbackFileName(feedDir, id) : null });
-    if (claim === 'claimed') return id;
+    const claim = reg.claim(id, fields);
+    if (typeof claim === 'object') return claim.claimed;
     const ended = reg.historyOf(id);
     if (claim === 'taken') throw new ExitError(`task ${id} is not reserved: another launcher has already taken it`, EXIT.launchFailed);
     if (ended) throw new ExitError(`task ${id} has already run and ended (outcome ${ended.outcome ?? 'unknown'}); reserve a new id`, EXIT.launchFailed);
@@ -74,100 +99,189 @@ function takeTask(reg: Registry, o: LaunchOptions, feedDir: string | null): numb
 }
 
 /**
- * The race: the child exits, its heartbeat goes quiet, --max-time passes, or launch is signalled
- * (which is how control --kill asks). The first stop reason is kept; whatever happens, the ending
- * is archived the moment the child exits, and leftovers of the group still get SIGKILL after the grace.
+ * The watch as a race: the child exits, its heartbeat goes quiet, --max-time passes, or launch is
+ * signalled (which is how control --kill asks). The first stop reason wins; whatever happens, the
+ * ending is archived the moment the child exits, and what is left of the task still gets SIGKILL
+ * after the grace.
  */
-async function watch(reg: Registry, id: number, feedFile: string | null, o: LaunchOptions, log: (m: string) => void): Promise<number> {
-  const env: NodeJS.ProcessEnv = { ...process.env, TASKWATCH_TASKID: String(id), TASKWATCH_DB: reg.file };
-  if (feedFile) env.TASKWATCH_FEEDBACK = feedFile;
-  else delete env.TASKWATCH_FEEDBACK; // not ours to inherit from an outer launch
+class Race {
+  reason: Reason | null = null;
+  /** A stop signal that came before the task was running. */
+  early: NodeJS.Signals | null = null;
+  terminating: Promise<TerminateResult> | null = null;
+  target: TaskTarget | null = null;
+  private grace = 0;
+  private readKillRequest: () => LaunchedTask['killRequest'] = () => null;
 
-  let child;
-  try {
-    child = spawn(o.command[0], o.command.slice(1), { stdio: 'inherit', detached: true, env });
-  } catch (err) {
-    return failToStart(reg, id, err as NodeJS.ErrnoException, o.command[0]);
+  constructor(private readonly log: Log) {}
+
+  running(target: TaskTarget, graceSec: number, readKillRequest: () => LaunchedTask['killRequest']): void {
+    this.target = target;
+    this.grace = graceSec;
+    this.readKillRequest = readKillRequest;
+    if (this.early) this.signalled(this.early);
   }
-  if (child.pid === undefined) {
-    const [err] = (await once(child, 'error').catch((e) => [e])) as [NodeJS.ErrnoException];
-    return failToStart(reg, id, err, o.command[0]);
+
+  stop(r: Reason, graceSec = this.grace): void {
+    if (this.reason || !this.target) return;
+    this.reason = r;
+    this.log(`stopping (${r.note}); SIGTERM to its processes, SIGKILL after ${graceSec} s`);
+    this.terminating = terminate(this.target, graceSec * 1000);
   }
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  const target: GroupTarget = { pgid: child.pid, leaderStart: procStartTime(child.pid) ?? -1 };
-  const startMs = Date.now();
-  trySave(() => reg.setChild(id, child.pid as number, target.leaderStart), log);
-  log(`task ${id}: pid ${child.pid} started`);
 
-  let reason: Reason | null = null;
-  let terminating: Promise<TerminateResult> | null = null;
-  const stop = (r: Reason, graceSec: number) => {
-    if (reason) return;
-    reason = r;
-    log(`task ${id}: stopping (${r.note}); SIGTERM to group ${target.pgid}, SIGKILL after ${graceSec} s`);
-    terminating = terminateGroup(target, graceSec * 1000);
-  };
-
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (reason) {
-      if (sig === 'SIGINT') signalGroup(target, 'SIGKILL'); // a second Ctrl-C does not wait for the grace
+  signalled(sig: NodeJS.Signals): void {
+    if (!this.target) {
+      this.early ??= sig;
       return;
     }
-    const t = tryRead(() => reg.task(id), log); // control --kill leaves its note and grace here before signalling
-    const req = t && t.state !== 'RESERVED' ? t.killRequest : null;
-    if (req) stop({ kind: 'killed', note: req.note }, req.graceSec ?? o.graceSec);
-    else stop({ kind: 'killed', note: `launch received ${sig}` }, o.graceSec);
-  };
-  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+    if (this.reason) {
+      if (sig === 'SIGINT') this.trySignal('SIGKILL'); // a second Ctrl-C does not wait for the grace
+      return;
+    }
+    const req = this.readKillRequest(); // control --kill leaves its note and grace before it signals
+    if (req) this.stop({ kind: 'killed', note: req.note }, req.graceSec ?? this.grace);
+    else this.stop({ kind: 'killed', note: `launch received ${sig}` });
+  }
 
-  const maxTimer = o.maxTimeSec === undefined ? undefined : setTimeout(() => stop({ kind: 'timeout', note: `ran longer than --max-time ${o.maxTimeSec} s` }, o.graceSec), o.maxTimeSec * 1000);
+  forward(sig: NodeJS.Signals): void {
+    if (this.target) this.trySignal(sig);
+  }
+
+  private trySignal(sig: NodeJS.Signals): void {
+    try {
+      if (this.target) signalTask(this.target, sig);
+    } catch (err) {
+      this.log(`could not send ${sig}: ${(err as Error).message}`);
+    }
+  }
+
+  /** control --kill may have left its note after its signal (the registry was locked): credit it. */
+  settleNote(): void {
+    if (this.reason?.kind !== 'killed' || !this.reason.note.startsWith('launch received')) return;
+    const req = this.readKillRequest();
+    if (req) this.reason = { kind: 'killed', note: req.note };
+  }
+}
+
+async function watch(holder: { reg: Registry }, task: LaunchedTask, o: LaunchOptions, race: Race, log: Log): Promise<number> {
+  const reg = holder.reg;
+  const mark = { id: task.id, registryKey: reg.key };
+  const feedFile = task.watch?.feedFile ?? null;
+  const finish = (ending: Ending, notes: string[] = [], endedAt?: number) => archive(holder, task, ending, { notes, endedAt, keepFeedback: o.keepFeedback }, log);
+
+  if (feedFile) {
+    try {
+      createFeedbackFile(feedFile);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'EEXIST'
+        ? `its feedback file ${feedFile} already exists: launch makes it fresh and never adopts one (a stale file, or a link someone planted)`
+        : `cannot create its feedback file ${feedFile} (${code ?? (err as Error).message})`;
+      say(`launch: ${why}`);
+      return finish(failedToStart(null, o.command[0], why));
+    }
+  }
+  if (race.early) return finish(endingOf({ code: null, signal: race.early }, { kind: 'killed', note: `launch received ${race.early} before the command started, so it never ran` }));
+
+  const cg = createTaskCgroup(reg.key, task.id);
+  const env: NodeJS.ProcessEnv = { ...markEnv(mark), TASKWATCH_DB: reg.file, ...(feedFile ? { TASKWATCH_FEEDBACK: feedFile } : {}) };
+  for (const [k, v] of Object.entries(process.env)) if (!(k in env) && k !== 'TASKWATCH_FEEDBACK' && k !== 'TASKWATCH_SIGIGN') env[k] = v;
+  const sp = await spawnTask({
+    command: o.command,
+    env,
+    cgroupProcs: 'dir' in cg ? join(cg.dir, 'cgroup.procs') : null,
+    ownGroup: !o.foreground,
+    ignore: race.early ? [] : ignoredOnEntry(process.env.TASKWATCH_SIGIGN),
+  });
+  if (!sp.ok) {
+    if ('dir' in cg) removeCgroup(cg.dir);
+    const ending = failedToStart(sp.errno, o.command[0], sp.message);
+    say(`launch: ${endingFields(ending).termerror}`);
+    return finish(ending);
+  }
+  const cgroup = 'dir' in cg && sp.joinedCgroup ? cg.dir : null;
+  if ('dir' in cg && !cgroup) removeCgroup(cg.dir);
+  log(`task ${task.id}: pid ${sp.pid} started; ${cgroup ? `cgroup ${cgroup}` : `process group (${'why' in cg ? cg.why : sp.note})`}`);
+  const target: TaskTarget = { mark, cgroup, pgid: sp.ownGroup ? sp.pid : null, leaderHeld: true };
+  const leader = { pid: sp.pid, start: procStartTime(sp.pid) ?? 0 };
+  const self: LaunchedTask = { ...task, leader, pgid: target.pgid, cgroup };
+  race.running(target, o.graceSec, () => {
+    try {
+      const t = holder.reg.task(task.id);
+      return t && t.state !== 'RESERVED' ? t.killRequest : null;
+    } catch (err) {
+      log(`could not read the registry: ${(err as Error).message}`);
+      return null;
+    }
+  });
+
+  let pidRecorded = false;
+  const recording = recordChild(reg, self, target.pgid, () => race.reason !== null && race.early === null, log).then((ok) => {
+    pidRecorded = ok;
+    if (!ok) race.stop({ kind: 'killed', note: `launch could not record its pid in the registry for ${RECORD_PID_MS / 1000} s, and stopped it rather than let it run unrecorded` });
+  });
+  const maxTimer = o.maxTimeSec === undefined ? null : longTimeout(() => race.stop({ kind: 'timeout', note: `ran longer than --max-time ${o.maxTimeSec} s` }), o.maxTimeSec * 1000);
   const heartbeat = feedFile
-    ? new HeartbeatWatch(
-        feedFile,
-        o.timeoutSec * 1000,
-        startMs,
-        (status, beatMs) => {
-          log(`task ${id}: ${status}`);
-          trySave(() => reg.setStatus(id, status, beatMs / 1000), log);
-        },
-        () => stop({ kind: 'timeout', note: `no heartbeat for ${o.timeoutSec} s (--timeout)` }, o.graceSec),
-      )
+    ? new HeartbeatWatch(feedFile, o.timeoutSec * 1000, heartbeatOf(feedFile),
+      (status, beatMs) => {
+        log(`task ${task.id}: ${status}`);
+        advise(() => holder.reg.setStatus(task.id, status, beatMs / 1000), log);
+      },
+      () => race.stop({ kind: 'timeout', note: `no heartbeat for ${o.timeoutSec} s (--timeout)` }))
     : null;
   heartbeat?.start();
 
-  const [code, signal] = await exited;
+  const exit: Exit = await sp.exited;
+  const endedAt = Date.now() / 1000;
+  target.leaderHeld = false;
   heartbeat?.stop();
-  clearTimeout(maxTimer);
-  const ending = endingOf(signal ? { code: null, signal } : { code: code ?? 0, signal: null }, reason);
-  log(`task ${id}: ${ending.outcome}`);
-  const status = await archive(reg, id, feedFile, ending, o.keepFeedback);
-  log(`task ${id}: archived`);
-  if (terminating) await terminating; // grandchildren still get their SIGKILL after the grace
-  for (const s of STOP_SIGNALS) process.off(s, onSignal);
-  return status;
+  maxTimer?.cancel();
+  await recording;
+
+  // What the command left behind: ended like the rest of the task (as systemd does), and said so.
+  const notes: string[] = [];
+  if (sp.note) notes.push(`no cgroup: ${sp.note}`);
+  const left = members(target);
+  if (!race.reason && left.pids.length > 0) {
+    notes.push(`it left ${left.pids.length} process${left.pids.length === 1 ? '' : 'es'} behind, which ${left.pids.length === 1 ? 'was' : 'were'} terminated`);
+    race.terminating = terminate(target, o.graceSec * 1000);
+  }
+  if (left.unproven > 0) notes.push(`${left.unproven} process${left.unproven === 1 ? '' : 'es'} in its group without its TASKWATCH mark could not be proven to be its own and ${left.unproven === 1 ? 'was' : 'were'} not signalled`);
+  const gone = escaped(target);
+  if (gone > 0) notes.push(`${gone} process${gone === 1 ? '' : 'es'} that had left its process group ${gone === 1 ? 'was' : 'were'} left running (no cgroup here to hold them)`);
+  race.settleNote();
+  const ending = endingOf(exit, race.reason);
+  log(`task ${task.id}: ${ending.outcome}`);
+  const status = await archive(holder, self, ending, { notes, endedAt, keepFeedback: o.keepFeedback }, log);
+  log(`task ${task.id}: archived`);
+  if (race.terminating) await race.terminating; // what is left still gets its SIGKILL after the grace
+  if (cgroup) removeCgroup(cgroup);
+  return pidRecorded ? status : EXIT.launchFailed;
 }
 
-async function failToStart(reg: Registry, id: number, err: NodeJS.ErrnoException, command: string): Promise<number> {
-  const ending = failedToStart(err.code ?? null, command, err.message);
-  process.stderr.write(`launch: ${endingFields(ending).termerror}\n`);
-  return archive(reg, id, null, ending, false);
-}
-
-/** Archives the ending; if the registry cannot take it even after retries, says so and prints the record. */
-async function archive(reg: Registry, id: number, feedFile: string | null, ending: Ending, keepFeedback: boolean): Promise<number> {
-  try {
-    await endTask(reg, id, feedFile, ending, { keepFeedback });
-    return exitStatus(ending);
-  } catch (err) {
-    const e = describeDbError(err, reg.file);
-    const record = JSON.stringify({ taskid: id, ...endingFields(ending), endtime: Date.now() / 1000 });
-    process.stderr.write(`launch: task ${id} ended but could not be archived: ${e.message}\nlaunch: the ending was: ${record}\n`);
-    return EXIT.launchFailed;
+/**
+ * The child's pid must be in the registry, or nothing could find the task if launch died: retried
+ * without blocking the watch (a kill must land on time whatever the registry does) until it is
+ * written, the task is being stopped anyway, or RECORD_PID_MS passes.
+ */
+async function recordChild(reg: Registry, t: LaunchedTask, pgid: number | null, stopping: () => boolean, log: Log): Promise<boolean> {
+  const deadline = Date.now() + RECORD_PID_MS;
+  for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
+    try {
+      if (t.leader) reg.setChild(t.id, t.leader, pgid, t.cgroup);
+      return true;
+    } catch (err) {
+      if (!isBusy(err) || Date.now() >= deadline) {
+        log(`could not record the pid: ${(err as Error).message}`);
+        return stopping();
+      }
+    }
+    await sleep(wait);
   }
 }
 
 /** Status writes are advice for readers, who derive the truth anyway: a locked file must not stop the watch. */
-function trySave(f: () => void, log: (m: string) => void): void {
+function advise(f: () => void, log: Log): void {
   try {
     f();
   } catch (err) {
@@ -175,11 +289,28 @@ function trySave(f: () => void, log: (m: string) => void): void {
   }
 }
 
-function tryRead<T>(f: () => T, log: (m: string) => void): T | undefined {
+/**
+ * Archives the ending into the registry at the same path: if the file was deleted or replaced while
+ * the task ran, into the one there now (made anew if need be), and says so in the record. If no
+ * registry can take it even after retries, says so and prints the ending as JSON.
+ */
+async function archive(holder: { reg: Registry }, t: LaunchedTask, ending: Ending, opts: { notes: string[]; endedAt?: number; keepFeedback: boolean }, log: Log): Promise<number> {
+  const notes = [...opts.notes];
+  const file = holder.reg.file;
   try {
-    return f();
+    if (!holder.reg.stillAtPath()) {
+      log(`${file} was deleted or replaced; archiving into the registry at that path now`);
+      holder.reg.close();
+      holder.reg = openRegistry(file, { create: true, busyMs: 1000 });
+      notes.push(`archived into a new registry at ${file}: the one it started in was deleted or replaced while it ran`);
+    }
+    holder.reg.setBusyTimeout(100);
+    await endTask(holder.reg, t, ending, { ...opts, notes });
+    return exitStatus(ending);
   } catch (err) {
-    log(`could not read the registry: ${(err as Error).message}`);
-    return undefined;
+    const e = describeDbError(err, file);
+    const record = JSON.stringify({ taskid: t.id, name: t.name, ...endingFields(ending, notes), starttime: t.startedAt, endtime: opts.endedAt ?? Date.now() / 1000 });
+    say(`launch: task ${t.id} ended but could not be archived: ${e.message}\nlaunch: the ending was: ${record}`);
+    return EXIT.launchFailed;
   }
 }

@@ -1,7 +1,9 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 
 // A pid alone is not an identity: pids are reused. A process is (pid, start time), the start time
 // being field 22 of /proc/PID/stat in clock ticks since boot, which never changes for a process.
+// Ticks are 10 ms, so a pid reused within the same tick would pass that test: whoever signals a
+// process it did not start itself also asks for the task's mark in its environment.
 
 export interface ProcInfo {
   /** Single-letter state: R, S, D, Z (zombie), T (stopped)... */
@@ -13,19 +15,24 @@ export interface ProcInfo {
 // /proc files report size 0, so readFileSync reads them in 64 KiB chunks; a stat line is < 1 KiB.
 const statBuf = Buffer.alloc(1024);
 
-export function readProc(pid: number): ProcInfo | null {
-  if (!Number.isInteger(pid) || pid <= 0) return null;
-  let text: string;
+function readSmall(path: string, buf: Buffer): number | null {
   try {
-    const fd = openSync(`/proc/${pid}/stat`, 'r');
+    const fd = openSync(path, 'r');
     try {
-      text = statBuf.toString('latin1', 0, readSync(fd, statBuf, 0, statBuf.length, 0));
+      return readSync(fd, buf, 0, buf.length, 0);
     } finally {
       closeSync(fd);
     }
   } catch {
     return null;
   }
+}
+
+export function readProc(pid: number): ProcInfo | null {
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  const n = readSmall(`/proc/${pid}/stat`, statBuf);
+  if (n === null) return null;
+  const text = statBuf.toString('latin1', 0, n);
   // The command name may hold spaces and parentheses; fields resume after the last ')'.
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return { state: f[0], pgrp: Number(f[2]), start: Number(f[19]) };
@@ -40,4 +47,54 @@ export function isSameProcess(pid: number | null, start: number | null): boolean
   if (pid == null || start == null) return false;
   const p = readProc(pid);
   return p !== null && p.start === start && p.state !== 'Z';
+}
+
+/**
+ * What launch puts into a task's environment to name it: every process the task starts inherits
+ * it, and no other process has it, since the key is random per registry and ids are never reused.
+ */
+export interface TaskMark {
+  id: number;
+  registryKey: string;
+}
+
+export const markEnv = (m: TaskMark): Record<string, string> => ({ TASKWATCH_TASKID: String(m.id), TASKWATCH_REGISTRY: m.registryKey });
+
+const chunk = Buffer.alloc(64 * 1024);
+
+/** A /proc file whole (they report size 0), up to `max` bytes, as latin1; null when it cannot be read. */
+function readProcFile(path: string, max = 4 * 1024 * 1024): string | null {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      let text = '';
+      for (let n; text.length < max && (n = readSync(fd, chunk, 0, chunk.length, null)) > 0; ) text += chunk.toString('latin1', 0, n);
+      return text;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
+}
+
+/** True when the process's environment (as it was exec'd) carries the mark; false when it does not or cannot be read. */
+export function carriesMark(pid: number, m: TaskMark): boolean {
+  const entries = readProcFile(`/proc/${pid}/environ`)?.split('\0');
+  return entries !== undefined && entries.includes(`TASKWATCH_TASKID=${m.id}`) && entries.includes(`TASKWATCH_REGISTRY=${m.registryKey}`);
+}
+
+/** Every live process's pid, from /proc. */
+export function allPids(): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    const c = name.charCodeAt(0);
+    if (c >= 48 && c <= 57) out.push(Number(name));
+  }
+  return out;
+}
+
+/** True while `pid` is a launch process with that start time: control signals nothing else as a launcher. */
+export function isLauncher(pid: number, start: number): boolean {
+  return isSameProcess(pid, start) && /(^|[/\0])launch(\.js)?\0/.test(readProcFile(`/proc/${pid}/cmdline`) ?? '');
 }

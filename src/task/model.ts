@@ -41,11 +41,17 @@ export interface LaunchedTask extends Common {
   command: string[];
   startedAt: number;
   launcher: ProcessId | null;
-  /** The child, leader of the task's process group; null until the launcher has recorded it. */
+  /** The child; null until the launcher has recorded it. */
   leader: ProcessId | null;
-  /** The heartbeat: the feedback file and the quiet time that ends the task. */
+  /** The process group the child leads; null with --foreground (it shares launch's) or before it is recorded. */
+  pgid: number | null;
+  /** The heartbeat: the feedback file (its name derived by the registry) and the quiet time that ends the task. */
   watch: { feedFile: string; timeoutSec: number } | null;
+  /** --max-time: a limit on the whole run. */
+  maxTimeSec: number | null;
   graceSec: number;
+  /** The task's own cgroup, when it is contained in one (else its process group, led by `leader`). */
+  cgroup: string | null;
   /** The last heartbeat the launcher knew of, epoch seconds (survives a deleted file). */
   heartbeatAt: number | null;
   /** Left by control --kill before it signals the launcher. */

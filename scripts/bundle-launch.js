@@ -1,0 +1,30 @@
+// Bundles launch into one file (no module resolution at start-up, so less time and memory per
+// watched task), headed by a few lines that make it a shell script as well as JavaScript: run as a
+// program, sh reads which signals were ignored when launch started (nohup, `cmd &`) before Node
+// resets them all, then execs node on the same file, whose JavaScript sees those lines as a string
+// and a comment. The inspector port is one no machine can bind, so a SIGUSR1 during start-up opens
+// nothing; from the first statement on, SIGUSR1 has a listener and never reaches the inspector.
+// Under npx (npm exec), which does not pass signals on, launch is told when npm's shell dies.
+const esbuild = require('esbuild');
+
+const node = 'node --inspect-port=240.0.0.1:1024 "$0" "$@"';
+const banner = [
+  '#!/bin/sh',
+  `':' //; { while read -r k v; do if [ "$k" = SigIgn: ]; then TASKWATCH_SIGIGN=$v; export TASKWATCH_SIGIGN; break; fi; done </proc/$$/status; } 2>/dev/null; ` +
+    `if [ "$npm_command" = exec ] && command -v setpriv >/dev/null; then exec setpriv --pdeathsig TERM ${node}; fi; exec ${node}`,
+  "process.on('SIGUSR1', function () {});",
+].join('\n');
+
+esbuild.buildSync({
+  entryPoints: ['bin/launch.ts'],
+  bundle: true,
+  minifyWhitespace: true,
+  minifySyntax: true,
+  keepNames: true,
+  platform: 'node',
+  target: 'node20',
+  external: ['better-sqlite3/build/Release/better_sqlite3.node'],
+  logLevel: 'warning',
+  banner: { js: banner },
+  outfile: 'dist/bin/launch.js',
+});

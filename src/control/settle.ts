@@ -1,0 +1,75 @@
+import type { Registry } from '../db/registry';
+import type { LaunchedTask } from '../task/model';
+import { endingOf, type Ending } from '../task/outcome';
+import { endTask } from '../archive';
+import { isCgroupDir, removeCgroup } from '../proc/cgroup';
+import { escaped, members, type TaskTarget } from '../proc/members';
+import { terminate } from '../proc/terminate';
+import { quietMs } from './live';
+
+// A task whose launcher is gone (SIGKILLed, OOM-killed) has nobody to enforce its limits, end it,
+// or record its ending. Whichever control call meets it does: it proves which processes are still
+// the task's, ends them if they are over their timeout or --max-time (or asked to), and archives
+// the task once they are gone.
+
+/** The task's processes as control may reach them: a cgroup only if the path really is one. */
+export function targetOf(t: LaunchedTask, registryKey: string): TaskTarget {
+  return {
+    mark: { id: t.id, registryKey },
+    cgroup: t.cgroup && isCgroupDir(t.cgroup) ? t.cgroup : null,
+    pgid: t.pgid,
+  };
+}
+
+export interface Settled {
+  archived: boolean;
+  message: string;
+}
+
+/** What is over its limits, in words, or null. */
+function overdue(t: LaunchedTask, nowMs = Date.now()): { note: string } | null {
+  const quiet = quietMs(t, nowMs);
+  if (t.watch && quiet !== null && quiet >= t.watch.timeoutSec * 1000) return { note: `no heartbeat for ${t.watch.timeoutSec} s (--timeout)` };
+  if (t.maxTimeSec !== null && nowMs - t.startedAt * 1000 >= t.maxTimeSec * 1000) return { note: `ran longer than --max-time ${t.maxTimeSec} s` };
+  return null;
+}
+
+/**
+ * Settles a task whose launcher is gone. With `kill`, its processes are ended in any case;
+ * without, only when over their limits; else it is marked LOST and left to run.
+ */
+export async function settleLost(reg: Registry, t: LaunchedTask, kill?: { note: string; graceSec: number }): Promise<Settled> {
+  const launcher = `its launcher (pid ${t.launcher?.pid ?? '?'}) was gone`;
+  const target = targetOf(t, reg.key);
+  const found = members(target);
+  const end = async (ending: Ending, notes: string[] = []) => {
+    await endTask(reg, t, ending, { notes });
+    if (target.cgroup) removeCgroup(target.cgroup);
+  };
+  if (found.pids.length === 0) {
+    const why = found.unproven > 0
+      ? `${launcher}; ${found.unproven} process${found.unproven === 1 ? '' : 'es'} in its process group ${t.pgid} carry no mark of it (the number may belong to another process now) and were not signalled`
+      : t.leader === null && !target.cgroup
+        ? `${launcher} before it recorded a pid, and no process carrying the task's mark is left`
+        : `${launcher} and so were its processes; exit status unknown`;
+    await end(endingOf(null, { kind: 'lost', note: why }));
+    return { archived: true, message: `task ${t.id}: ${why}; archived as lost` };
+  }
+  const limit = kill ? null : overdue(t);
+  if (!kill && !limit) {
+    if (t.state !== 'LOST') reg.setStatus(t.id, 'LOST', t.heartbeatAt);
+    return { archived: false, message: `task ${t.id}: ${launcher} but ${found.pids.length} of its processes still run; left LOST (use --kill ${t.id})` };
+  }
+  const grace = kill?.graceSec ?? t.graceSec;
+  const result = await terminate(target, grace * 1000);
+  const signal = result === 'killed' ? 'SIGKILL' : 'SIGTERM';
+  const sent = result === 'killed' ? 'SIGTERM then SIGKILL' : 'SIGTERM';
+  const left = escaped(target);
+  const notes = left > 0 ? [`${left} process${left === 1 ? '' : 'es'} that had left its process group ${left === 1 ? 'was' : 'were'} left running (no cgroup here to hold them)`] : [];
+  if (kill) {
+    await end(endingOf({ code: null, signal }, { kind: 'killed', note: `${kill.note}; ${launcher}` }), notes);
+    return { archived: true, message: `task ${t.id}: ${launcher}; control sent ${sent} to its processes and archived it as killed` };
+  }
+  await end(endingOf({ code: null, signal }, { kind: 'timeout', note: `${limit?.note}, enforced by control because ${launcher}` }), notes);
+  return { archived: true, message: `task ${t.id}: ${launcher} and it was over its limit (${limit?.note}); control sent ${sent} and archived it as timeout` };
+}
