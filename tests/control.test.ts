@@ -38,8 +38,8 @@ test('control --list: "No tasks." when empty; --json has exactly the documented 
   assert.deepEqual(await t.json('--list'), []);
   await t.control('--reserve', '--name', 'n1', '--info1', 'a');
   const [e] = await t.json<Array<Record<string, unknown>>>('--list');
-  assert.deepEqual(Object.keys(e), ['taskid', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'starttime', 'duration', 'feedback', 'timer', 'timeout', 'cpu', 'memory']);
-  assert.deepEqual([e.name, e.info1, e.status, e.feedback], ['n1', 'a', 'RESERVED', false]);
+  assert.deepEqual(Object.keys(e), ['taskid', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'starttime', 'duration', 'feedback', 'timer', 'timeout', 'cpu', 'memory', 'containment']);
+  assert.deepEqual([e.name, e.info1, e.status, e.feedback, e.containment], ['n1', 'a', 'RESERVED', false, null]);
   const table = await t.control('--list');
   const header = table.stdout.split('\n')[1];
   assert.deepEqual(header.split('│').map((s) => s.trim()).filter(Boolean),

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { after } from 'node:test';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,27 +18,56 @@ export interface Ran {
   stderr: string;
 }
 
+const scratch: string[] = [];
+process.on('exit', () => {
+  for (const d of scratch) fs.rmSync(d, { recursive: true, force: true });
+});
+
 /** A scratch directory, removed when the process exits. */
 export function tmpdir(prefix = 'tw-'): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  process.on('exit', () => fs.rmSync(d, { recursive: true, force: true }));
+  scratch.push(d);
   return d;
 }
 
-/** `result` waits for stdout/stderr to close too; `exited` only for the process (its heirs may hold the pipes). */
-export function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess & { result: Promise<Ran>; exited: Promise<number | null>; stdoutSoFar: () => string } {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const result = new Promise<Ran>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return Object.assign(child, { result, exited, stdoutSoFar: () => stdout });
+export interface StartOptions {
+  /** Kill the process (SIGKILL) if it is still running after this long: a hang fails the test instead of stalling the suite. */
+  timeoutMs?: number;
+  stdin?: string;
 }
 
-export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
-  return start(cmd, args, env).result;
+// Whatever a test started and did not see end (it failed half-way) is asked to stop when the file's
+// tests are done: a launch left running would keep the test file, and its task, alive.
+const started = new Set<ChildProcess>();
+after(() => {
+  for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+});
+
+/** `result` waits for stdout/stderr to close too; `exited` only for the process (its heirs may hold the pipes). */
+export function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, o: StartOptions = {}): ChildProcess & { result: Promise<Ran & { timedOut: boolean }>; exited: Promise<number | null>; stdoutSoFar: () => string; stderrSoFar: () => string } {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: [o.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  started.add(child);
+  child.once('exit', () => started.delete(child));
+  if (o.stdin !== undefined) child.stdin!.end(o.stdin);
+  let stdout = '';
+  let stderr = '';
+  let timedOut = false;
+  const timer = o.timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, o.timeoutMs);
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const result = new Promise<Ran & { timedOut: boolean }>((resolve) => child.on('close', (code, signal) => {
+    clearTimeout(timer);
+    resolve({ code, signal, stdout, stderr, timedOut });
+  }));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return Object.assign(child, { result, exited, stdoutSoFar: () => stdout, stderrSoFar: () => stderr });
+}
+
+export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, o: StartOptions = {}): Promise<Ran & { timedOut: boolean }> {
+  return start(cmd, args, env, o).result;
 }
 
 /** Runs one of our bins against a registry file. */
@@ -45,7 +75,8 @@ export function tw(db: string) {
   const env = { TASKWATCH_DB: db };
   return {
     env,
-    control: (...args: string[]) => run(process.execPath, [bin('control'), ...args], env),
+    db,
+    control: (...args: string[]) => run(process.execPath, [bin('control'), ...args], env, { timeoutMs: 60_000 }),
     launch: (...args: string[]) => run(process.execPath, [bin('launch'), ...args], env),
     startLaunch: (...args: string[]) => start(process.execPath, [bin('launch'), ...args], env),
     async json<T = unknown>(...args: string[]): Promise<T> {

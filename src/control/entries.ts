@@ -20,6 +20,8 @@ export interface ListEntry {
   timeout: number | null;
   cpu: number | null;
   memory: number | null;
+  /** What holds the task's processes: its own cgroup, or (where there is none) its process group. */
+  containment: 'cgroup' | 'pgroup' | null;
 }
 
 /** One ended task, with exactly the keys `control --history --json` prints. */

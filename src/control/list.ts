@@ -25,6 +25,7 @@ export async function listTasks(reg: Registry): Promise<ListEntry[]> {
       timeout: launched?.watch?.timeoutSec ?? null,
       cpu: null,
       memory: null,
+      containment: launched?.leader ? (launched.cgroup ? 'cgroup' : 'pgroup') : null,
     };
   });
   // One call for every pid: pidusage spawns getconf for each call made before its cache fills.

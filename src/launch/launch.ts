@@ -181,6 +181,7 @@ async function watch(holder: { reg: Registry }, task: LaunchedTask, o: LaunchOpt
       return finish(failedToStart(null, o.command[0], why));
     }
   }
+  await new Promise((r) => setImmediate(r)); // a signal that came while the claim waited is handled now, before the spawn
   if (race.early) return finish(endingOf({ code: null, signal: race.early }, { kind: 'killed', note: `launch received ${race.early} before the command started, so it never ran` }));
 
   const cg = createTaskCgroup(reg.key, task.id);
