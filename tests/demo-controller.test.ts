@@ -68,7 +68,7 @@ test('wire: split frames, several frames in one read, and malformed frames close
     for (const j of junk) {
       const bad = await rawClient(c.port);
       bad.socket.write(j);
-      await waitFor(() => bad.isClosed(), 3000, `the controller to close on ${j.toString('hex')}`);
+      await waitFor(() => bad.isClosed(), 15_000, `the controller to close on ${j.toString('hex')}`);
       assert.equal(bad.got.length, 0);
     }
     // The well-behaved client is still served.
@@ -120,11 +120,12 @@ test('restart: workers retry, reconnect and keep their assignments', async () =>
   c1.kill('SIGKILL');
   await c1.exited;
   const c2 = await startController(db, port, '--interval', '0.5');
-  await waitFor(() => /worker steady connected .* reporting 'task_long' with \d+ s left/.test(c2.log()), 5000, 'the worker to reconnect');
+  await waitFor(() => /worker steady connected .* reporting 'task_long' with \d+ s left/.test(c2.log()), 15_000, 'the worker to reconnect');
   assert.deepEqual(await Promise.all([w.exited, c2.exited]), [0, 0]);
   const [t] = tasks(db);
   assert.deepEqual([t.state, t.worker, t.assign_time], [TaskState.Success, 'steady', before.assign_time]);
-  assert.ok(t.complete_time! - before.assign_time! >= 3 && t.complete_time! - before.assign_time! <= 4, 'the worker kept its own timing');
+  // Whole seconds, and a worker may report a second late on a busy machine; not a task restarted from zero (it would take 3 more).
+  assert.ok(t.complete_time! - before.assign_time! >= 3 && t.complete_time! - before.assign_time! <= 5, 'the worker kept its own timing');
 });
 
 test('new tasks added while running are picked up at the next interval', async () => {
@@ -160,7 +161,7 @@ test('a lost connection marks its task TaskKilled and it is redispatched', async
   raw.report('doomed', '', 0);
   assert.equal((await raw.next()).taskName, 'task_x');
   raw.socket.destroy();
-  await waitFor(() => tasks(db)[0].state === TaskState.Killed, 3000, 'TaskKilled');
+  await waitFor(() => tasks(db)[0].state === TaskState.Killed, 15_000, 'TaskKilled');
   const w = startWorker(c.port, 'rescuer');
   assert.deepEqual(await Promise.all([w.exited, c.exited]), [0, 0]);
   assert.equal(tasks(db)[0].worker, 'rescuer');

@@ -27,7 +27,7 @@ export async function startController(db: string, port: number, ...extra: string
   const c = start(process.execPath, [bin('task-controller'), '-v', '-p', String(port), '-d', db, ...extra]);
   let err = '';
   c.stderr!.on('data', (d) => (err += d));
-  const m = await waitFor(() => /listening on 127\.0\.0\.1:(\d+)/.exec(err) ?? (c.exitCode !== null ? Promise.reject(new Error(err)) : null), 8000, 'the controller to listen');
+  const m = await waitFor(() => /listening on 127\.0\.0\.1:(\d+)/.exec(err) ?? (c.exitCode !== null ? Promise.reject(new Error(err)) : null), 15_000, 'the controller to listen');
   return Object.assign(c, { port: Number(m[1]), log: () => err });
 }
 
@@ -52,7 +52,7 @@ export async function rawClient(port: number) {
     isClosed: () => closed,
     report: (workerId: string, taskName: string, timeLeft: number) => s.write(encodeReport({ workerId, taskName, timeLeft })),
     next: async (n = got.length + 1): Promise<Assignment> => {
-      await waitFor(() => got.length >= n, 5000, `assignment #${n}`);
+      await waitFor(() => got.length >= n, 15_000, `assignment #${n}`);
       return got[n - 1];
     },
   };

@@ -24,18 +24,18 @@ test('the fleet under launch: a SIGSTOPped worker goes SILENT, STALLED, is kille
   const ctl = watched('ctl', '3', 'task-controller', '-p', '0', '-d', taskDb, '--interval', '0.5', '--margin', '5');
   let ctlErr = '';
   ctl.stderr!.on('data', (d) => (ctlErr += d));
-  const port = Number((await waitFor(() => /listening on 127\.0\.0\.1:(\d+)/.exec(ctlErr), 8000, 'the controller'))[1]);
+  const port = Number((await waitFor(() => /listening on 127\.0\.0\.1:(\d+)/.exec(ctlErr), 15_000, 'the controller'))[1]);
   const ctlId = Number(/taskid (\d+)/.exec(ctlErr)![1]);
 
-  const a = watched('worker-a', '1.2', 'task-worker', '-p', String(port), '-w', 'a');
-  await waitFor(() => tasks(taskDb).find((r) => r.task_name === 'task_a')?.worker === 'a', 5000, 'task_a on worker a');
+  const a = watched('worker-a', '3', 'task-worker', '-p', String(port), '-w', 'a'); // SILENT lasts 0.75 s: a busy machine's list still sees it
+  await waitFor(() => tasks(taskDb).find((r) => r.task_name === 'task_a')?.worker === 'a', 15_000, 'task_a on worker a');
   const b = watched('worker-b', '3', 'task-worker', '-p', String(port), '-w', 'b');
 
   // Anyone can follow the fleet: the controller's and workers' feedback is live.
   const fb = await waitFor(async () => {
     const f = await t.json<Record<string, string>>('--feedback', String(ctlId));
     return f.workers_connected === '2' && f;
-  }, 5000, 'two workers in the controller feedback');
+  }, 15_000, 'two workers in the controller feedback');
   assert.deepEqual(Object.keys(fb).sort(), ['port', 'role', 'tasks_created', 'tasks_done', 'tasks_killed', 'tasks_running', 'tasks_total', 'workers_connected']);
   assert.equal(fb.port, String(port));
   const aRow = (await t.json<Live[]>('--list')).find((r) => r.name === 'worker-a')!;
@@ -49,7 +49,7 @@ test('the fleet under launch: a SIGSTOPped worker goes SILENT, STALLED, is kille
     const row = (await t.json<Live[]>('--list')).find((r) => r.taskid === aRow.taskid);
     if (row && seen[seen.length - 1] !== row.status) seen.push(row.status);
     return !row;
-  }, 8000, 'worker a to be killed');
+  }, 20_000, 'worker a to be killed');
   assert.deepEqual(seen.filter((s) => s !== 'RUNNING'), ['SILENT', 'STALLED']);
   assert.equal(await a.exited, 124);
 

@@ -90,7 +90,7 @@ export function tw(db: string) {
 /** Polls `cond` until it returns a truthy value, or fails after `ms`. Never a bare sleep. */
 type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
 
-export async function waitFor<T>(cond: () => T | Promise<T>, ms = 5000, what = 'condition'): Promise<Truthy<T>> {
+export async function waitFor<T>(cond: () => T | Promise<T>, ms = 15_000, what = 'condition'): Promise<Truthy<T>> {
   const deadline = Date.now() + ms;
   let last: unknown;
   for (;;) {
