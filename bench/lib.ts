@@ -70,3 +70,21 @@ export function pssKb(pid: number): number {
   const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
   return m ? Number(m[1]) : NaN;
 }
+
+/** "median (min–max, n=N)": every figure with its spread, since one machine's noise is not a result. */
+export function spread(xs: number[], fmt: (x: number) => string): string {
+  if (xs.length === 1) return `${fmt(xs[0])} (one run)`;
+  return `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}, n=${xs.length})`;
+}
+
+/** Task `id`'s feedback file in `dir`, as launch names it for the registry `db`. */
+export function feedbackPath(db: string, dir: string, id: number | string): string {
+  const Database = require('better-sqlite3') as typeof import('better-sqlite3');
+  const d = new Database(db, { readonly: true });
+  try {
+    const key = (d.prepare(`SELECT value FROM meta WHERE key = 'registry_key'`).get() as { value: string }).value;
+    return path.join(dir, `feedback_${id}-${key}.log`);
+  } finally {
+    d.close();
+  }
+}

@@ -50,14 +50,20 @@ test('drill: the launcher is SIGKILLed, then its child dies too: LOST, then arch
 
 test('drill: the registry is locked by another writer for 3 s while tasks end: every ending is archived after', async () => {
   const t = setup();
-  const ls = Array.from({ length: 5 }, (_, i) => t.startLaunch('--name', `t${i}`, '--', 'sleep', '0.5'));
-  await waitFor(async () => (await t.json<Live[]>('--list')).filter((e) => e.pid).length === 5, 15_000, '5 running');
+  const go = path.join(t.dir, 'go');
+  const ls = Array.from({ length: 5 }, (_, i) => t.startLaunch('--name', `t${i}`, '--', 'sh', '-c', `while [ ! -e ${go} ]; do sleep 0.05; done`));
+  const live = await waitFor(async () => {
+    const l = (await t.json<Live[]>('--list')).filter((e) => e.pid);
+    return l.length === 5 && l;
+  }, 15_000, '5 running');
   const locker = new Database(path.join(t.dir, 'tw.db'));
   locker.exec('BEGIN IMMEDIATE');
   const lockedAt = Date.now();
+  fs.writeFileSync(go, ''); // the tasks end while the registry is locked
   // Readers are not blocked in WAL mode: the list still answers while the writer holds the lock.
   assert.equal((await t.json<Live[]>('--list')).length, 5);
-  await new Promise((r) => setTimeout(r, 3000)); // the lock's duration is the drill
+  await waitFor(() => live.every((e) => !alive(e.pid!)), 15_000, 'the tasks to end');
+  await new Promise((r) => setTimeout(r, Math.max(0, lockedAt + 3000 - Date.now()))); // the lock's duration is the drill
   const stillLive = (await t.json<Live[]>('--list')).length;
   locker.exec('COMMIT');
   locker.close();
@@ -94,13 +100,15 @@ test('drill: the feedback file is replaced by rename mid-run: watching goes on a
 
 test('drill: the feedback file becomes unreadable mid-run: sentences, no crash, the ending archived', async () => {
   const t = setup();
-  const l = t.startLaunch('--feedpath', t.dir, '--timeout', '5', '--', 'sh', '-c',
-    'echo "[a]1" > "$TASKWATCH_FEEDBACK"; rm "$TASKWATCH_FEEDBACK"; mkdir "$TASKWATCH_FEEDBACK"; touch "$TASKWATCH_FEEDBACK.done"; sleep 0.5');
+  const go = path.join(t.dir, 'go');
+  const l = t.startLaunch('--feedpath', t.dir, '--timeout', '30', '--', 'sh', '-c',
+    `echo "[a]1" > "$TASKWATCH_FEEDBACK"; rm "$TASKWATCH_FEEDBACK"; mkdir "$TASKWATCH_FEEDBACK"; touch "$TASKWATCH_FEEDBACK.done"; while [ ! -e ${go} ]; do sleep 0.05; done`);
   await waitFor(() => fs.readdirSync(t.dir).some((f) => f.endsWith('.done')));
   const id = (await t.json<Live[]>('--list'))[0].taskid;
   const fb = await t.control('--feedback', String(id));
   assert.equal(fb.code, 1);
   assert.match(fb.stderr, /^control: cannot read task \d+'s feedback file .*: it is a directory \(EISDIR\), not a regular file\n$/);
+  fs.writeFileSync(go, '');
   assert.equal((await l.exited), 0);
   const [h] = await t.json<Hist[]>('--history');
   assert.equal(h.outcome, 'exited');
@@ -163,10 +171,13 @@ test('drill: the disk holding the registry fills up: a clear error, and the endi
     fs.rmSync(path.join(mnt, 'filler'));
 
     // Full while it runs: the ending is retried, and archived once there is room again.
-    const l = t.startLaunch('--name', 'survivor', '--', 'sleep', '0.3');
-    await waitFor(async () => (await t.json<Live[]>('--list')).some((e) => e.pid), 15_000, 'running');
+    const go = path.join(tmpdir(), 'go'); // off the full disk
+    const waitGo = (file: string) => ['sh', '-c', `while [ ! -e ${file} ]; do sleep 0.05; done`];
+    const l = t.startLaunch('--name', 'survivor', '--', ...waitGo(go));
+    const e = await waitFor(async () => (await t.json<Live[]>('--list')).find((x) => x.pid), 15_000, 'running');
     fill();
-    await new Promise((r) => setTimeout(r, 1200)); // the task ends into a full disk
+    fs.writeFileSync(go, '');
+    await waitFor(() => !alive(e.pid!), 15_000, 'the task to end into a full disk');
     const during = await t.json<Array<{ name: string; pid: number | null }>>('--list');
     assert.ok(during.some((e) => e.name === 'survivor'), 'while the disk is full the ending waits, still live');
     assert.equal(l.exitCode, null, 'launch is still retrying');
@@ -176,9 +187,11 @@ test('drill: the disk holding the registry fills up: a clear error, and the endi
     assert.ok(names.includes('survivor'), `archived after the space came back: ${names}`);
 
     // Full and never freed: after its retries, launch reports the ending it could not store.
-    const l2 = t.startLaunch('--name', 'reported', '--', 'sleep', '0.3');
+    const go2 = `${go}2`;
+    const l2 = t.startLaunch('--name', 'reported', '--', ...waitGo(go2));
     await waitFor(async () => (await t.json<Live[]>('--list')).some((e) => e.pid), 15_000, 'running');
     fill();
+    fs.writeFileSync(go2, '');
     const r2 = await l2.result;
     assert.equal(r2.code, 125);
     assert.match(r2.stderr, /launch: task \d+ ended but could not be archived: the disk holding .* is full/);
