@@ -1,7 +1,7 @@
 // Fault drills: each asserts that nothing is lost and that every error is a sentence.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -9,8 +9,6 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { alive, bin, fixture, run, tmpdir, tw, waitFor } from './helpers';
 import { addTasks, startController, startWorker, tasks } from './demo-helpers';
-import { openRegistry } from '../src/db/registry';
-import { procStartTime } from '../src/proc/identity';
 import { TaskState } from '../src/demo/taskdb';
 
 interface Live {
@@ -147,7 +145,10 @@ test('drill: the disk holding the registry fills up: a clear error, and the endi
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', mnt], { stdio: 'ignore' });
   } catch {
-    ctx.skip('cannot mount a tmpfs here');
+    // Said in the output, not only counted: a drill that did not run must not pass for one that did.
+    ctx.diagnostic('SKIPPED: the disk-full drill cannot mount a 512 KiB tmpfs here (it needs root); nothing about a full disk was tested');
+    process.stderr.write('faults: the disk-full drill was skipped: it cannot mount a tmpfs here (it needs root)\n');
+    ctx.skip('cannot mount a tmpfs here (needs root)');
     return;
   }
   try {
@@ -198,32 +199,6 @@ test('drill: the disk holding the registry fills up: a clear error, and the endi
     assert.match(r2.stderr, /launch: the ending was: \{"taskid":\d+,"name":"reported","outcome":"exited","exitcode":0/);
   } finally {
     execFileSync('umount', ['-l', mnt]);
-  }
-});
-
-test('drill: a pid reused by an unrelated process is never signalled, even with the same start tick', async () => {
-  const t = setup();
-  // A stranger that leads its own group, with the very pid and start time (ticks are 10 ms) that a
-  // task's row recorded, the task's launcher being gone: the stranger carries no mark of the task.
-  const stranger = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
-  await waitFor(() => procStartTime(stranger.pid!) !== null);
-  const start = procStartTime(stranger.pid!)!;
-  const reg = openRegistry(path.join(t.dir, 'tw.db'), { create: true });
-  const task = reg.startNew({ name: 'ghost', command: ['x'], feedDir: null, timeoutSec: null, maxTimeSec: null, graceSec: 1, launcher: { pid: stranger.pid!, start: start - 100 } });
-  reg.setChild(task.id, { pid: stranger.pid!, start }, stranger.pid!, null);
-  reg.close();
-  try {
-    assert.equal((await t.json<Live[]>('--list'))[0].status, 'LOST');
-    const u = await t.control('--update');
-    assert.equal(u.code, 0, u.stderr);
-    assert.doesNotMatch(u.stdout, /still run/);
-    assert.match(u.stdout, new RegExp(`1 process in its process group ${stranger.pid} carry no mark of it .* and were not signalled; archived as lost`));
-    assert.ok(alive(stranger.pid!), 'the stranger lives');
-    const [h] = await t.json<Hist[]>('--history');
-    assert.equal(h.outcome, 'lost');
-    assert.equal(stranger.signalCode, null);
-  } finally {
-    stranger.kill('SIGKILL');
   }
 });
 

@@ -157,6 +157,7 @@ test('B3: a pid reused by an unrelated process, even in the same start tick, is 
     const u = await t.control('--update');
     assert.equal(u.code, 0, u.stderr);
     assert.doesNotMatch(u.stdout, /still run/);
+    assert.match(u.stdout, new RegExp(`1 process in its process group ${stranger.pid} carry no mark of it .* and were not signalled; archived as lost`));
     const k = await t.control('--kill', String(id), '--grace', '0.2');
     assert.equal(k.code, 1, 'already archived by --update');
     assert.ok(alive(stranger.pid!), 'the stranger lives');

@@ -18,6 +18,7 @@ export function targetOf(t: LaunchedTask, registryKey: string): TaskTarget {
     mark: { id: t.id, registryKey },
     cgroup: t.cgroup && isCgroupDir(t.cgroup) ? t.cgroup : null,
     pgid: t.pgid,
+    notBefore: t.leader?.start,
   };
 }
 

@@ -8,13 +8,14 @@ import { openRegistry, type LaunchFields, type Registry } from '../db/registry';
 import { createFeedbackFile, heartbeatOf } from '../feedback/file';
 import { markEnv, procStartTime } from '../proc/identity';
 import { createTaskCgroup, removeCgroup } from '../proc/cgroup';
-import { escaped, members, signalTask, type TaskTarget } from '../proc/members';
-import { terminate, type TerminateResult } from '../proc/terminate';
+import { escaped, members, type TaskTarget } from '../proc/members';
+import { terminate } from '../proc/terminate';
 import type { LaunchedTask } from '../task/model';
-import { endingFields, endingOf, exitStatus, failedToStart, type Ending, type Exit, type Reason } from '../task/outcome';
+import { endingFields, endingOf, exitStatus, failedToStart, type Ending, type Exit } from '../task/outcome';
 import { endTask } from '../archive';
 import { longTimeout } from '../timer';
 import { HeartbeatWatch } from './heartbeat';
+import { Race } from './race';
 import { ignoredOnEntry, LaunchSignals } from './signals';
 import { spawnTask } from './spawn';
 import type { LaunchOptions } from './args';
@@ -39,14 +40,15 @@ export async function launch(o: LaunchOptions): Promise<number> {
   // Handlers first: a signal that arrives before the task exists must neither kill launch
   // (leaving a row, or a child, nobody watches) nor be forgotten.
   const race = new Race(log);
-  new LaunchSignals(ignoredOnEntry(process.env.TASKWATCH_SIGIGN), (s) => race.signalled(s), (s) => race.forward(s)).install();
+  const ignored = ignoredOnEntry(process.env.TASKWATCH_SIGIGN);
+  new LaunchSignals(ignored, (s) => race.signalled(s), (s) => race.forward(s)).install();
   const feedDir = o.feedpath === undefined ? null : checkFeedDir(o.feedpath);
   const reg = openFor(o.db, { create: true });
   let holder = { reg };
   try {
     const task = takeTask(reg, o, feedDir);
     reg.setBusyTimeout(0); // from here on the watch never waits for the registry: its writes are advice
-    return await watch(holder, task, o, race, log);
+    return await watch(holder, task, o, { race, ignored }, log);
   } finally {
     holder.reg.close();
     holder = { reg };
@@ -98,72 +100,8 @@ function takeTask(reg: Registry, o: LaunchOptions, feedDir: string | null): Laun
   }
 }
 
-/**
- * The watch as a race: the child exits, its heartbeat goes quiet, --max-time passes, or launch is
- * signalled (which is how control --kill asks). The first stop reason wins; whatever happens, the
- * ending is archived the moment the child exits, and what is left of the task still gets SIGKILL
- * after the grace.
- */
-class Race {
-  reason: Reason | null = null;
-  /** A stop signal that came before the task was running. */
-  early: NodeJS.Signals | null = null;
-  terminating: Promise<TerminateResult> | null = null;
-  target: TaskTarget | null = null;
-  private grace = 0;
-  private readKillRequest: () => LaunchedTask['killRequest'] = () => null;
-
-  constructor(private readonly log: Log) {}
-
-  running(target: TaskTarget, graceSec: number, readKillRequest: () => LaunchedTask['killRequest']): void {
-    this.target = target;
-    this.grace = graceSec;
-    this.readKillRequest = readKillRequest;
-    if (this.early) this.signalled(this.early);
-  }
-
-  stop(r: Reason, graceSec = this.grace): void {
-    if (this.reason || !this.target) return;
-    this.reason = r;
-    this.log(`stopping (${r.note}); SIGTERM to its processes, SIGKILL after ${graceSec} s`);
-    this.terminating = terminate(this.target, graceSec * 1000);
-  }
-
-  signalled(sig: NodeJS.Signals): void {
-    if (!this.target) {
-      this.early ??= sig;
-      return;
-    }
-    if (this.reason) {
-      if (sig === 'SIGINT') this.trySignal('SIGKILL'); // a second Ctrl-C does not wait for the grace
-      return;
-    }
-    const req = this.readKillRequest(); // control --kill leaves its note and grace before it signals
-    if (req) this.stop({ kind: 'killed', note: req.note }, req.graceSec ?? this.grace);
-    else this.stop({ kind: 'killed', note: `launch received ${sig}` });
-  }
-
-  forward(sig: NodeJS.Signals): void {
-    if (this.target) this.trySignal(sig);
-  }
-
-  private trySignal(sig: NodeJS.Signals): void {
-    try {
-      if (this.target) signalTask(this.target, sig);
-    } catch (err) {
-      this.log(`could not send ${sig}: ${(err as Error).message}`);
-    }
-  }
-
-  /** control --kill may have left its note after its signal (the registry was locked): credit it. */
-  settleNote(): void {
-    if (this.reason?.kind !== 'killed' || !this.reason.note.startsWith('launch received')) return;
-    const req = this.readKillRequest();
-    if (req) this.reason = { kind: 'killed', note: req.note };
-  }
-}
-
-async function watch(holder: { reg: Registry }, task: LaunchedTask, o: LaunchOptions, race: Race, log: Log): Promise<number> {
+async function watch(holder: { reg: Registry }, task: LaunchedTask, o: LaunchOptions, sig: { race: Race; ignored: string[] }, log: Log): Promise<number> {
+  const { race } = sig;
   const reg = holder.reg;
   const mark = { id: task.id, registryKey: reg.key };
   const feedFile = task.watch?.feedFile ?? null;
@@ -192,7 +130,7 @@ async function watch(holder: { reg: Registry }, task: LaunchedTask, o: LaunchOpt
     env,
     cgroupProcs: 'dir' in cg ? join(cg.dir, 'cgroup.procs') : null,
     ownGroup: !o.foreground,
-    ignore: race.early ? [] : ignoredOnEntry(process.env.TASKWATCH_SIGIGN),
+    ignore: sig.ignored,
   });
   if (!sp.ok) {
     if ('dir' in cg) removeCgroup(cg.dir);
@@ -203,8 +141,8 @@ async function watch(holder: { reg: Registry }, task: LaunchedTask, o: LaunchOpt
   const cgroup = 'dir' in cg && sp.joinedCgroup ? cg.dir : null;
   if ('dir' in cg && !cgroup) removeCgroup(cg.dir);
   log(`task ${task.id}: pid ${sp.pid} started; ${cgroup ? `cgroup ${cgroup}` : `process group (${'why' in cg ? cg.why : sp.note})`}`);
-  const target: TaskTarget = { mark, cgroup, pgid: sp.ownGroup ? sp.pid : null, leaderHeld: true };
   const leader = { pid: sp.pid, start: procStartTime(sp.pid) ?? 0 };
+  const target: TaskTarget = { mark, cgroup, pgid: sp.ownGroup ? sp.pid : null, leaderHeld: true, notBefore: leader.start };
   const self: LaunchedTask = { ...task, leader, pgid: target.pgid, cgroup };
   race.running(target, o.graceSec, () => {
     try {
@@ -216,10 +154,10 @@ async function watch(holder: { reg: Registry }, task: LaunchedTask, o: LaunchOpt
     }
   });
 
-  let pidRecorded = false;
-  const recording = recordChild(reg, self, target.pgid, () => race.reason !== null && race.early === null, log).then((ok) => {
-    pidRecorded = ok;
-    if (!ok) race.stop({ kind: 'killed', note: `launch could not record its pid in the registry for ${RECORD_PID_MS / 1000} s, and stopped it rather than let it run unrecorded` });
+  let exited = false;
+  const recording = recordChild(reg, self, () => exited, log).then((r) => {
+    if (r === 'failed') race.stop({ kind: 'killed', note: `launch could not record its pid in the registry within ${RECORD_PID_MS / 1000} s, and stopped it rather than let it run unrecorded` });
+    return r;
   });
   const maxTimer = o.maxTimeSec === undefined ? null : longTimeout(() => race.stop({ kind: 'timeout', note: `ran longer than --max-time ${o.maxTimeSec} s` }), o.maxTimeSec * 1000);
   const heartbeat = feedFile
@@ -234,10 +172,11 @@ async function watch(holder: { reg: Registry }, task: LaunchedTask, o: LaunchOpt
 
   const exit: Exit = await sp.exited;
   const endedAt = Date.now() / 1000;
+  exited = true;
   target.leaderHeld = false;
   heartbeat?.stop();
   maxTimer?.cancel();
-  await recording;
+  const recorded = await recording;
 
   // What the command left behind: ended like the rest of the task (as systemd does), and said so.
   const notes: string[] = [];
@@ -257,24 +196,26 @@ async function watch(holder: { reg: Registry }, task: LaunchedTask, o: LaunchOpt
   log(`task ${task.id}: archived`);
   if (race.terminating) await race.terminating; // what is left still gets its SIGKILL after the grace
   if (cgroup) removeCgroup(cgroup);
-  return pidRecorded ? status : EXIT.launchFailed;
+  return recorded === 'failed' ? EXIT.launchFailed : status;
 }
 
 /**
  * The child's pid must be in the registry, or nothing could find the task if launch died: retried
  * without blocking the watch (a kill must land on time whatever the registry does) until it is
- * written, the task is being stopped anyway, or RECORD_PID_MS passes.
+ * written ('recorded'), the child has exited anyway ('moot'), or it fails or RECORD_PID_MS passes
+ * ('failed': the task is then stopped).
  */
-async function recordChild(reg: Registry, t: LaunchedTask, pgid: number | null, stopping: () => boolean, log: Log): Promise<boolean> {
+async function recordChild(reg: Registry, t: LaunchedTask, exited: () => boolean, log: Log): Promise<'recorded' | 'moot' | 'failed'> {
   const deadline = Date.now() + RECORD_PID_MS;
   for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
     try {
-      if (t.leader) reg.setChild(t.id, t.leader, pgid, t.cgroup);
-      return true;
+      if (t.leader) reg.setChild(t.id, t.leader, t.pgid, t.cgroup);
+      return 'recorded';
     } catch (err) {
+      if (exited()) return 'moot';
       if (!isBusy(err) || Date.now() >= deadline) {
         log(`could not record the pid: ${(err as Error).message}`);
-        return stopping();
+        return 'failed';
       }
     }
     await sleep(wait);

@@ -15,6 +15,8 @@ export interface TaskTarget {
   pgid: number | null;
   /** The launcher's own, unreaped child leads the group: the group is the task's without further proof. */
   leaderHeld?: boolean;
+  /** The task's start (in /proc start ticks): a process that started before it cannot be one of its own. */
+  notBefore?: number;
 }
 
 export interface Members {
@@ -29,7 +31,7 @@ export interface Members {
 /** The task's live processes (zombies are not alive: they hold nothing and cannot be killed). */
 export function members(t: TaskTarget): Members {
   if (t.cgroup) return { pids: cgroupPids(t.cgroup), wholeGroup: false, unproven: 0 };
-  if (t.pgid === null) return { pids: allPids().filter((p) => isLive(p) && carriesMark(p, t.mark)), wholeGroup: false, unproven: 0 };
+  if (t.pgid === null) return { pids: allPids().filter((p) => isLive(p, t.notBefore) && carriesMark(p, t.mark)), wholeGroup: false, unproven: 0 };
   const inGroup = allPids().filter((p) => {
     const info = readProc(p);
     return info !== null && info.pgrp === t.pgid && info.state !== 'Z';
@@ -38,9 +40,9 @@ export function members(t: TaskTarget): Members {
   return { pids: [], wholeGroup: false, unproven: inGroup.length };
 }
 
-const isLive = (pid: number) => {
+const isLive = (pid: number, notBefore = 0) => {
   const p = readProc(pid);
-  return p !== null && p.state !== 'Z';
+  return p !== null && p.state !== 'Z' && p.start >= notBefore;
 };
 
 export function alive(t: TaskTarget): boolean {
@@ -84,7 +86,7 @@ export function escaped(t: TaskTarget): number {
   let n = 0;
   for (const p of allPids()) {
     const info = readProc(p);
-    if (info && info.state !== 'Z' && info.pgrp !== t.pgid && carriesMark(p, t.mark)) n++;
+    if (info && info.state !== 'Z' && info.start >= (t.notBefore ?? 0) && info.pgrp !== t.pgid && carriesMark(p, t.mark)) n++;
   }
   return n;
 }
