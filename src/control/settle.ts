@@ -1,5 +1,6 @@
 import type { Registry } from '../db/registry';
 import type { LaunchedTask } from '../task/model';
+import { escapedNote, unprovenNote } from '../task/notes';
 import { endingOf, type Ending } from '../task/outcome';
 import { endTask } from '../archive';
 import { isCgroupDir, removeCgroup } from '../proc/cgroup';
@@ -48,8 +49,8 @@ export async function settleLost(reg: Registry, t: LaunchedTask, kill?: { note: 
     if (target.cgroup) removeCgroup(target.cgroup);
   };
   if (found.pids.length === 0) {
-    const why = found.unproven > 0
-      ? `${launcher}; ${found.unproven} process${found.unproven === 1 ? '' : 'es'} in its process group ${t.pgid} carry no mark of it (the number may belong to another process now) and were not signalled`
+    const why = found.unproven > 0 && t.pgid !== null
+      ? `${launcher}; ${unprovenNote(found.unproven, t.pgid)}`
       : t.leader === null && !target.cgroup
         ? `${launcher} before it recorded a pid, and no process carrying the task's mark is left`
         : `${launcher} and so were its processes; exit status unknown`;
@@ -66,7 +67,7 @@ export async function settleLost(reg: Registry, t: LaunchedTask, kill?: { note: 
   const signal = result === 'killed' ? 'SIGKILL' : 'SIGTERM';
   const sent = result === 'killed' ? 'SIGTERM then SIGKILL' : 'SIGTERM';
   const left = escaped(target);
-  const notes = left > 0 ? [`${left} process${left === 1 ? '' : 'es'} that had left its process group ${left === 1 ? 'was' : 'were'} left running (no cgroup here to hold them)`] : [];
+  const notes = left > 0 ? [escapedNote(left)] : [];
   if (kill) {
     await end(endingOf({ code: null, signal }, { kind: 'killed', note: `${kill.note}; ${launcher}` }), notes);
     return { archived: true, message: `task ${t.id}: ${launcher}; control sent ${sent} to its processes and archived it as killed` };

@@ -11,6 +11,7 @@ import { createTaskCgroup, removeCgroup } from '../proc/cgroup';
 import { escaped, members, type TaskTarget } from '../proc/members';
 import { terminate } from '../proc/terminate';
 import type { LaunchedTask } from '../task/model';
+import { escapedNote, leftBehindNote, unprovenNote } from '../task/notes';
 import { endingFields, endingOf, exitStatus, failedToStart, type Ending, type Exit } from '../task/outcome';
 import { endTask } from '../archive';
 import { longTimeout } from '../timer';
@@ -183,12 +184,12 @@ async function watch(holder: { reg: Registry }, task: LaunchedTask, o: LaunchOpt
   if (sp.note) notes.push(`no cgroup: ${sp.note}`);
   const left = members(target);
   if (!race.reason && left.pids.length > 0) {
-    notes.push(`it left ${left.pids.length} process${left.pids.length === 1 ? '' : 'es'} behind, which ${left.pids.length === 1 ? 'was' : 'were'} terminated`);
+    notes.push(leftBehindNote(left.pids.length));
     race.terminating = terminate(target, o.graceSec * 1000);
   }
-  if (left.unproven > 0) notes.push(`${left.unproven} process${left.unproven === 1 ? '' : 'es'} in its group without its TASKWATCH mark could not be proven to be its own and ${left.unproven === 1 ? 'was' : 'were'} not signalled`);
+  if (left.unproven > 0 && target.pgid !== null) notes.push(unprovenNote(left.unproven, target.pgid));
   const gone = escaped(target);
-  if (gone > 0) notes.push(`${gone} process${gone === 1 ? '' : 'es'} that had left its process group ${gone === 1 ? 'was' : 'were'} left running (no cgroup here to hold them)`);
+  if (gone > 0) notes.push(escapedNote(gone));
   race.settleNote();
   const ending = endingOf(exit, race.reason);
   log(`task ${task.id}: ${ending.outcome}`);
