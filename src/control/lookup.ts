@@ -17,7 +17,10 @@ export function feedbackOf(reg: Registry, id: number): Record<string, unknown> {
     if (t.state === 'RESERVED') throw new ExitError(`task ${id} is reserved and has not started; it has no feedback yet`, EXIT.refused);
     if (!t.watch) throw new ExitError(`task ${id} was launched without --feedpath, so it has no feedback file`, EXIT.refused);
     try {
-      return readFeedbackFile(t.watch.feedFile).values;
+      const r = readFeedbackFile(t.watch.feedFile);
+      // Gone: deleted by the task, or archived and removed since the row was read; then history has it.
+      if (!r.found && !reg.task(id)) return feedbackOf(reg, id);
+      return r.values;
     } catch (err) {
       throw new ExitError(`cannot read task ${id}'s feedback file ${t.watch.feedFile}: ${(err as Error).message}`, EXIT.refused);
     }
