@@ -4,7 +4,7 @@ import { escapedNote, unprovenNote } from '../task/notes';
 import { endingOf, type Ending } from '../task/outcome';
 import { endTask } from '../archive';
 import { isCgroupDir, removeCgroup } from '../proc/cgroup';
-import { escaped, members, type TaskTarget } from '../proc/members';
+import { members, survey, type TaskTarget } from '../proc/members';
 import { terminate } from '../proc/terminate';
 import { quietMs } from './live';
 
@@ -66,7 +66,7 @@ export async function settleLost(reg: Registry, t: LaunchedTask, kill?: { note: 
   const result = await terminate(target, grace * 1000);
   const signal = result === 'killed' ? 'SIGKILL' : 'SIGTERM';
   const sent = result === 'killed' ? 'SIGTERM then SIGKILL' : 'SIGTERM';
-  const left = escaped(target);
+  const left = survey(target).escaped;
   const notes = left > 0 ? [escapedNote(left)] : [];
   if (kill) {
     await end(endingOf({ code: null, signal }, { kind: 'killed', note: `${kill.note}; ${launcher}` }), notes);

@@ -8,7 +8,7 @@ import { openRegistry, type LaunchFields, type Registry } from '../db/registry';
 import { createFeedbackFile, heartbeatOf } from '../feedback/file';
 import { markEnv, procStartTime } from '../proc/identity';
 import { createTaskCgroup, removeCgroup } from '../proc/cgroup';
-import { escaped, members, type TaskTarget } from '../proc/members';
+import { survey, type TaskTarget } from '../proc/members';
 import { terminate } from '../proc/terminate';
 import type { LaunchedTask } from '../task/model';
 import { escapedNote, leftBehindNote, unprovenNote } from '../task/notes';
@@ -182,14 +182,13 @@ async function watch(holder: { reg: Registry }, task: LaunchedTask, o: LaunchOpt
   // What the command left behind: ended like the rest of the task (as systemd does), and said so.
   const notes: string[] = [];
   if (sp.note) notes.push(`no cgroup: ${sp.note}`);
-  const left = members(target);
+  const left = survey(target);
   if (!race.reason && left.pids.length > 0) {
     notes.push(leftBehindNote(left.pids.length));
     race.terminating = terminate(target, o.graceSec * 1000);
   }
   if (left.unproven > 0 && target.pgid !== null) notes.push(unprovenNote(left.unproven, target.pgid));
-  const gone = escaped(target);
-  if (gone > 0) notes.push(escapedNote(gone));
+  if (left.escaped > 0) notes.push(escapedNote(left.escaped));
   race.settleNote();
   const ending = endingOf(exit, race.reason);
   log(`task ${task.id}: ${ending.outcome}`);

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Exit } from '../task/outcome';
+import { readProc } from '../proc/identity';
 
 // The task is started through a few lines of Perl (perl-base is part of every Debian system), which
 // do in the child, before the command's exec, what Node's spawn cannot: join the task's cgroup
@@ -55,6 +56,9 @@ const ERRNO = new Map(Object.entries(constants.errno as Record<string, number>).
 
 /** Starts the command; resolves once it is exec'd (or could not be). */
 export async function spawnTask(p: SpawnPlan): Promise<Spawned> {
+  // With no terminal to keep, no cgroup to join and no signal to keep ignored, a session of its own
+  // is as good as a group of its own, and Node's spawn makes it without the helper's few ms.
+  if (p.cgroupProcs === null && p.ownGroup && p.ignore.length === 0 && readProc(process.pid)?.tty === 0) return spawnDirect(p, null);
   if (!PERL) return spawnDirect(p, 'no perl here: the task gets a session of its own (no terminal, no cgroup)');
   const sigs = p.ignore.map((s) => s.replace(/^SIG/, '')).join(',');
   let child: ChildProcess;
@@ -88,7 +92,7 @@ export async function spawnTask(p: SpawnPlan): Promise<Spawned> {
 }
 
 /** Without the helper: Node's own spawn, whose only way to a new process group is a new session. */
-async function spawnDirect(p: SpawnPlan, note: string): Promise<Spawned> {
+async function spawnDirect(p: SpawnPlan, note: string | null): Promise<Spawned> {
   let child: ChildProcess;
   try {
     child = spawn(p.command[0], p.command.slice(1), { stdio: 'inherit', detached: true, env: p.env });

@@ -9,6 +9,8 @@ export interface ProcInfo {
   /** Single-letter state: R, S, D, Z (zombie), T (stopped)... */
   state: string;
   pgrp: number;
+  /** The controlling terminal's device number; 0 for none. */
+  tty: number;
   start: number;
 }
 
@@ -35,7 +37,7 @@ export function readProc(pid: number): ProcInfo | null {
   const text = statBuf.toString('latin1', 0, n);
   // The command name may hold spaces and parentheses; fields resume after the last ')'.
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { state: f[0], pgrp: Number(f[2]), start: Number(f[19]) };
+  return { state: f[0], pgrp: Number(f[2]), tty: Number(f[4]), start: Number(f[19]) };
 }
 
 export function procStartTime(pid: number): number | null {

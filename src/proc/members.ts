@@ -30,14 +30,27 @@ export interface Members {
 
 /** The task's live processes (zombies are not alive: they hold nothing and cannot be killed). */
 export function members(t: TaskTarget): Members {
-  if (t.cgroup) return { pids: cgroupPids(t.cgroup), wholeGroup: false, unproven: 0 };
-  if (t.pgid === null) return { pids: allPids().filter((p) => isLive(p, t.notBefore) && carriesMark(p, t.mark)), wholeGroup: false, unproven: 0 };
-  const inGroup = allPids().filter((p) => {
+  return survey(t, false);
+}
+
+/**
+ * members, and with `countEscaped` in the same pass over /proc, the processes that carry the task's
+ * mark but left its process group (setsid, a double fork), which only a cgroup prevents: counted
+ * for history, never signalled.
+ */
+export function survey(t: TaskTarget, countEscaped = true): Members & { escaped: number } {
+  if (t.cgroup) return { pids: cgroupPids(t.cgroup), wholeGroup: false, unproven: 0, escaped: 0 };
+  if (t.pgid === null) return { pids: allPids().filter((p) => isLive(p, t.notBefore) && carriesMark(p, t.mark)), wholeGroup: false, unproven: 0, escaped: 0 };
+  const inGroup: number[] = [];
+  let escaped = 0;
+  for (const p of allPids()) {
     const info = readProc(p);
-    return info !== null && info.pgrp === t.pgid && info.state !== 'Z';
-  });
-  if (t.leaderHeld || inGroup.some((p) => carriesMark(p, t.mark))) return { pids: inGroup, wholeGroup: true, unproven: 0 };
-  return { pids: [], wholeGroup: false, unproven: inGroup.length };
+    if (info === null || info.state === 'Z') continue;
+    if (info.pgrp === t.pgid) inGroup.push(p);
+    else if (countEscaped && info.start >= (t.notBefore ?? 0) && carriesMark(p, t.mark)) escaped++;
+  }
+  if (t.leaderHeld || inGroup.some((p) => carriesMark(p, t.mark))) return { pids: inGroup, wholeGroup: true, unproven: 0, escaped };
+  return { pids: [], wholeGroup: false, unproven: inGroup.length, escaped };
 }
 
 const isLive = (pid: number, notBefore = 0) => {
@@ -75,18 +88,4 @@ function trySignal(pid: number, sig: NodeJS.Signals): boolean {
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
     throw err;
   }
-}
-
-/**
- * Processes that carry the task's mark but are outside its containment: they left its process
- * group (setsid, a double fork), which only a cgroup prevents. Counted for history, not signalled.
- */
-export function escaped(t: TaskTarget): number {
-  if (t.cgroup || t.pgid === null) return 0;
-  let n = 0;
-  for (const p of allPids()) {
-    const info = readProc(p);
-    if (info && info.state !== 'Z' && info.start >= (t.notBefore ?? 0) && info.pgrp !== t.pgid && carriesMark(p, t.mark)) n++;
-  }
-  return n;
 }
