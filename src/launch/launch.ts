@@ -45,14 +45,13 @@ export async function launch(o: LaunchOptions): Promise<number> {
   new LaunchSignals(ignored, (s) => race.signalled(s), (s) => race.forward(s)).install();
   const feedDir = o.feedpath === undefined ? null : checkFeedDir(o.feedpath);
   const reg = openFor(o.db, { create: true });
-  let holder = { reg };
+  const holder = { reg }; // the registry at that path, which may be a new one by the time the task ends
   try {
     const task = takeTask(reg, o, feedDir);
     reg.setBusyTimeout(0); // from here on the watch never waits for the registry: its writes are advice
     return await watch(holder, task, o, { race, ignored }, log);
   } finally {
     holder.reg.close();
-    holder = { reg };
   }
 }
 
