@@ -116,7 +116,9 @@ test('restart: workers retry, reconnect and keep their assignments', async () =>
   const port = await freePort();
   const c1 = await startController(db, port, '--interval', '0.5');
   const w = startWorker(port, 'steady');
-  const before = await waitFor(() => tasks(db).find((t) => t.state === TaskState.Running && t.worker === 'steady'));
+  // Written ahead, the database holds the assignment a moment before the worker does: wait for the worker.
+  await waitFor(() => /task task_long: sleeping/.test(w.stderrSoFar()), 15_000, 'the worker to take the task');
+  const before = tasks(db).find((t) => t.state === TaskState.Running && t.worker === 'steady')!;
   c1.kill('SIGKILL');
   await c1.exited;
   const c2 = await startController(db, port, '--interval', '0.5');
