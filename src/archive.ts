@@ -1,4 +1,4 @@
-import { unlinkSync } from 'node:fs';
+import { renameSync, unlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cappedNote, readFeedbackFile } from './feedback/file';
 import { isBusy, isTransient } from './db/errors';
@@ -26,6 +26,8 @@ const BUSY_BUDGET_MS = 120_000;
 
 export interface EndOptions {
   keepFeedback?: boolean;
+  /** Not the task's last run: its row waits for the next one, due then (epoch s). */
+  restartAt?: number;
   /** More to say in the record: leftovers, a registry that had to be recreated... */
   notes?: string[];
   /** When the process ended (epoch s); now by default. */
@@ -45,7 +47,7 @@ export async function endTask(reg: Registry, t: LaunchedTask, ending: Ending, o:
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
-      reg.archive(t, fields);
+      reg.archive(t, fields, o.restartAt === undefined ? null : { at: o.restartAt });
       break;
     } catch (err) {
       const budget = isBusy(err) ? BUSY_BUDGET_MS : FULL_BUDGET_MS;
@@ -53,11 +55,12 @@ export async function endTask(reg: Registry, t: LaunchedTask, ending: Ending, o:
       await sleep(RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]);
     }
   }
-  if (feedFile && !o.keepFeedback) {
-    try {
-      unlinkSync(feedFile); // removes a link itself, never what it points to
-    } catch {
-      /* already gone, or not a file we should remove (the task put a directory there): the ending is safe either way */
-    }
+  if (!feedFile) return;
+  try {
+    // The next run gets a fresh file under the same name: a kept one steps aside, named for its run.
+    if (!o.keepFeedback) unlinkSync(feedFile); // removes a link itself, never what it points to
+    else if (o.restartAt !== undefined) renameSync(feedFile, feedFile.replace(/\.log$/, `.run${t.run}.log`));
+  } catch {
+    /* already gone, or not a file we should remove (the task put a directory there): the ending is safe either way */
   }
 }

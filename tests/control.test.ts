@@ -38,7 +38,7 @@ test('control --list: "No tasks." when empty; --json has exactly the documented 
   assert.deepEqual(await t.json('--list'), []);
   await t.control('--reserve', '--name', 'n1', '--info1', 'a');
   const [e] = await t.json<Array<Record<string, unknown>>>('--list');
-  assert.deepEqual(Object.keys(e), ['taskid', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'starttime', 'duration', 'feedback', 'timer', 'timeout', 'cpu', 'memory', 'containment']);
+  assert.deepEqual(Object.keys(e), ['taskid', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'starttime', 'duration', 'feedback', 'timer', 'timeout', 'cpu', 'memory', 'containment', 'restarts', 'last_outcome']);
   assert.deepEqual([e.name, e.info1, e.status, e.feedback, e.containment], ['n1', 'a', 'RESERVED', false, null]);
   const table = await t.control('--list');
   const header = table.stdout.split('\n')[1];
@@ -55,7 +55,7 @@ test('control --history: newest first, --limit, --name, and the JSON keys', asyn
   }
   const all = await t.json<Array<Record<string, unknown>>>('--history');
   assert.deepEqual(all.map((h) => h.exitcode), [2, 1, 0]);
-  assert.deepEqual(Object.keys(all[0]), ['id', 'taskid', 'name', 'info1', 'info2', 'info3', 'command', 'pid', 'starttime', 'endtime', 'duration', 'outcome', 'exitcode', 'termsignal', 'termerror', 'feedback']);
+  assert.deepEqual(Object.keys(all[0]), ['id', 'taskid', 'name', 'info1', 'info2', 'info3', 'command', 'pid', 'starttime', 'endtime', 'duration', 'outcome', 'exitcode', 'termsignal', 'termerror', 'feedback', 'run']);
   assert.deepEqual(all[0].command, ['sh', '-c', 'exit 2']);
   assert.equal(typeof all[0].starttime, 'number');
   assert.ok((all[0].endtime as number) >= (all[0].starttime as number));
@@ -101,9 +101,10 @@ test('control --feedback: from history for an ended task; sentences for unknown 
 
 test('control --update sweeps lapsed reservations', async () => {
   const t = tw(newDb());
-  await t.control('--reserve', '--ttl', '0.2');
-  await t.control('--reserve', '--ttl', '0.2');
-  await waitFor(async () => (await t.control('--list')).stdout === 'No tasks.\n', 10_000, 'the reservations to lapse');
+  // Long enough that the second reservation (a write, which sweeps) comes before the first lapses, even on a busy machine.
+  await t.control('--reserve', '--ttl', '3');
+  await t.control('--reserve', '--ttl', '3');
+  await waitFor(async () => (await t.control('--list')).stdout === 'No tasks.\n', 15_000, 'the reservations to lapse');
   const u = await t.control('--update');
   assert.deepEqual([u.code, u.stdout], [0, 'swept 2 expired reservations\n']);
 });

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deriveStatus, statusForAge } from '../src/task/status';
 import { endingFields, endingOf, exitStatus, failedToStart, type Exit, type Reason } from '../src/task/outcome';
+import { nextRun, parseBackoff } from '../src/task/restart';
 
 test('statusForAge: thresholds at 25%, 50% and 100% of the timeout', () => {
   const T = 1000;
@@ -66,4 +67,34 @@ test('failedToStart: 127 not found, 126 not executable, 125 otherwise', () => {
   const ne = failedToStart('EACCES', '/etc/passwd');
   assert.deepEqual([ne.outcome, exitStatus(ne)], ['failed_to_start', 126]);
   assert.equal(exitStatus(failedToStart('EAGAIN', 'x', 'no processes left')), 125);
+});
+
+test('nextRun: the restart rule, the backoff doubling from MIN to MAX, and its reset after a long run', () => {
+  const rule = (policy: 'no' | 'on-failure' | 'always', maxRestarts: number | null = null) => ({ policy, maxRestarts, backoffMinSec: 0.5, backoffMaxSec: 4 });
+  const fail = endingOf({ code: 3, signal: null }, null);
+  const ok = endingOf({ code: 0, signal: null }, null);
+  const stall = endingOf({ code: null, signal: 'SIGTERM' }, { kind: 'timeout', note: 'no heartbeat' });
+  const killed = endingOf({ code: null, signal: 'SIGTERM' }, { kind: 'killed', note: 'control --kill' });
+  const s0 = { restarts: 0, streak: 0 };
+  assert.deepEqual(nextRun(rule('no'), fail, 10, s0), { restart: false, why: 'no --restart' });
+  assert.equal(nextRun(rule('on-failure'), ok, 10, s0).restart, false);
+  assert.equal(nextRun(rule('always'), ok, 10, s0).restart, true);
+  assert.equal(nextRun(rule('on-failure'), stall, 10, s0).restart, true, 'a stall is a failure');
+  assert.equal(nextRun(rule('always'), killed, 10, s0).restart, false, 'a kill is the end');
+  const delays: number[] = [];
+  let s = s0;
+  for (let i = 0; i < 6; i++) {
+    const d = nextRun(rule('always'), fail, 10, s);
+    assert.ok(d.restart);
+    delays.push(d.delayMs);
+    s = d.next;
+  }
+  assert.deepEqual(delays, [500, 1000, 2000, 4000, 4000, 4000]);
+  const reset = nextRun(rule('always'), fail, 5000, s);
+  assert.ok(reset.restart && reset.delayMs === 500, 'a run longer than MAX starts the backoff over');
+  assert.deepEqual(nextRun(rule('on-failure', 2), fail, 10, { restarts: 2, streak: 2 }), { restart: false, why: 'it was restarted 2 times already (--max-restarts 2)' });
+  assert.deepEqual(parseBackoff('0.5:60'), { minSec: 0.5, maxSec: 60 });
+  assert.deepEqual(parseBackoff('2'), { minSec: 2, maxSec: 30 });
+  assert.equal(parseBackoff('5:1'), null);
+  assert.equal(parseBackoff('soon'), null);
 });

@@ -22,6 +22,9 @@ export interface ListEntry {
   memory: number | null;
   /** What holds the task's processes: its own cgroup, or (where there is none) its process group. */
   containment: 'cgroup' | 'pgroup' | null;
+  /** How many times it was started again (--restart), and how its last run before this one ended. */
+  restarts: number;
+  last_outcome: Outcome | null;
 }
 
 /** One ended task, with exactly the keys `control --history --json` prints. */
@@ -42,6 +45,8 @@ export interface HistoryEntry {
   termsignal: string | null;
   termerror: string | null;
   feedback: Record<string, unknown>;
+  /** Which run of its task this was (1 for the first). */
+  run: number;
 }
 
 /** Stored JSON back to an object; rows from taskwatcher 1.x may hold a JSON string of JSON. */
@@ -75,5 +80,6 @@ export function historyEntry(h: HistoryRow): HistoryEntry {
     termsignal: h.termsignal,
     termerror: h.termerror,
     feedback: feedbackObject(h.feedback),
+    run: h.run ?? 1,
   };
 }

@@ -26,6 +26,8 @@ export async function listTasks(reg: Registry): Promise<ListEntry[]> {
       cpu: null,
       memory: null,
       containment: launched?.leader ? (launched.cgroup ? 'cgroup' : 'pgroup') : null,
+      restarts: launched?.restarts ?? 0,
+      last_outcome: launched?.lastOutcome ?? null,
     };
   });
   // One call for every pid: pidusage spawns getconf for each call made before its cache fills.

@@ -28,6 +28,6 @@ export function quietMs(t: LaunchedTask, nowMs = Date.now()): number | null {
 export function viewOf(t: Task, nowMs = Date.now()): LiveView {
   if (t.state === 'RESERVED') return { status: deriveStatus({ reserved: true, launcherAlive: false, timeoutMs: null, ageMs: null }), timer: null };
   const ageMs = quietMs(t, nowMs);
-  const status = deriveStatus({ reserved: false, launcherAlive: launcherAlive(t), timeoutMs: t.watch ? t.watch.timeoutSec * 1000 : null, ageMs });
+  const status = deriveStatus({ reserved: false, backoff: t.state === 'BACKOFF', launcherAlive: launcherAlive(t), timeoutMs: t.watch ? t.watch.timeoutSec * 1000 : null, ageMs });
   return { status, timer: ageMs == null ? null : Math.max(0, ageMs) / 1000 };
 }

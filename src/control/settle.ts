@@ -48,6 +48,11 @@ export async function settleLost(reg: Registry, t: LaunchedTask, kill?: { note: 
     await endTask(reg, t, ending, { notes });
     if (target.cgroup) removeCgroup(target.cgroup);
   };
+  if (found.pids.length === 0 && t.state === 'BACKOFF') {
+    // Gone between runs: no run to record; the last one's record says it was not restarted.
+    reg.endBetweenRuns(t, `not restarted: ${launcher} while it waited to restart`);
+    return { archived: true, message: `task ${t.id}: ${launcher} while it waited to restart; its last run is in history` };
+  }
   if (found.pids.length === 0) {
     const why = found.unproven > 0 && t.pgid !== null
       ? `${launcher}; ${unprovenNote(found.unproven, t.pgid)}`

@@ -6,6 +6,7 @@ import { foreignTables, migrate, recreate, registryKey, version } from './schema
 import { RegistryError, isBusy } from './errors';
 import { DEFAULT_GRACE_SEC, type Infos, type LaunchedTask, type ProcessId, type RecordedStatus, type ReservedTask, type Task } from '../task/model';
 import type { EndingFields, Outcome } from '../task/outcome';
+import type { RestartPolicy, RestartRule } from '../task/restart';
 import { feedbackFileName } from '../feedback/file';
 import { cgroupNameOk } from '../proc/cgroup-name';
 
@@ -37,6 +38,14 @@ interface TaskRow {
   heartbeat: number | null;
   kill_grace: number | null;
   kill_note: string | null;
+  restart: string;
+  max_restarts: number | null;
+  backoff_min: number;
+  backoff_max: number;
+  run: number;
+  restarts: number;
+  last_outcome: string | null;
+  next_start: number | null;
 }
 
 export interface HistoryRow {
@@ -56,6 +65,7 @@ export interface HistoryRow {
   pid: number | null;
   exitcode: number | null;
   outcome: Outcome | null;
+  run: number | null;
 }
 
 /** What a launcher records when it takes a task. */
@@ -66,6 +76,7 @@ export interface LaunchFields extends Infos {
   maxTimeSec: number | null;
   graceSec: number;
   launcher: ProcessId;
+  rule: RestartRule;
 }
 
 /** An ending as history stores it: the outcome's columns, the final feedback, and when the process ended. */
@@ -80,7 +91,9 @@ export type ClaimResult = { claimed: LaunchedTask } | 'unknown' | 'taken';
 export const DEFAULT_TTL_SEC = 300;
 export const nowSec = (): number => Date.now() / 1000;
 
-const RECORDED: readonly string[] = ['RUNNING', 'SILENT', 'STALLED', 'LOST'];
+const RECORDED: readonly string[] = ['RUNNING', 'SILENT', 'STALLED', 'BACKOFF', 'LOST'];
+const POLICIES: readonly string[] = ['no', 'on-failure', 'always'];
+const OUTCOMES: readonly string[] = ['exited', 'signaled', 'timeout', 'killed', 'lost', 'failed_to_start'];
 
 /** Stored JSON argv back to an array; a bare string from an older writer is one word. */
 export function commandArray(stored: string | null): string[] | null {
@@ -271,6 +284,16 @@ export class Registry {
       state: (RECORDED.includes(r.status) ? r.status : 'RUNNING') as RecordedStatus,
       command: commandArray(r.command) ?? [],
       startedAt: r.starttime ?? r.reservetime ?? 0,
+      run: r.run ?? 1,
+      restarts: r.restarts ?? 0,
+      lastOutcome: r.last_outcome && OUTCOMES.includes(r.last_outcome) ? (r.last_outcome as Outcome) : null,
+      rule: {
+        policy: (POLICIES.includes(r.restart) ? r.restart : 'no') as RestartPolicy,
+        maxRestarts: r.max_restarts,
+        backoffMinSec: r.backoff_min ?? 0.1,
+        backoffMaxSec: r.backoff_max ?? 30,
+      },
+      nextStartAt: r.next_start,
       launcher: r.launcher_pid != null && r.launcher_start != null ? { pid: r.launcher_pid, start: r.launcher_start } : null,
       leader: r.pid != null && r.pid_start != null ? { pid: r.pid, start: r.pid_start } : null,
       watch: r.feeddir && r.timeout != null ? { feedFile: feedbackFileName(r.feeddir, this.key, r.id), timeoutSec: r.timeout } : null,
@@ -314,11 +337,12 @@ export class Registry {
         const r = this.db
           .prepare(
             `INSERT INTO tasks (name, info1, info2, info3, status, feedback, reservetime, starttime, lastupdate, timeout, max_time,
-               command, feeddir, grace, launcher_pid, launcher_start)
-             VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               command, feeddir, grace, launcher_pid, launcher_start, restart, max_restarts, backoff_min, backoff_max)
+             VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(f.name ?? null, f.info1 ?? null, f.info2 ?? null, f.info3 ?? null, f.feedDir ? 1 : 0, now, now, now, f.timeoutSec, f.maxTimeSec,
-            JSON.stringify(f.command), f.feedDir, f.graceSec, f.launcher.pid, f.launcher.start);
+            JSON.stringify(f.command), f.feedDir, f.graceSec, f.launcher.pid, f.launcher.start, f.rule.policy, f.rule.maxRestarts,
+            f.rule.backoffMinSec, f.rule.backoffMaxSec);
         return this.launched(Number(r.lastInsertRowid));
       })
       .immediate();
@@ -333,11 +357,13 @@ export class Registry {
           .prepare(
             `UPDATE tasks SET status = 'RUNNING', name = COALESCE(?, name), info1 = COALESCE(?, info1), info2 = COALESCE(?, info2),
                info3 = COALESCE(?, info3), feedback = ?, starttime = ?, lastupdate = ?, timeout = ?, max_time = ?, command = ?,
-               feeddir = ?, grace = ?, launcher_pid = ?, launcher_start = ?, expires = NULL
+               feeddir = ?, grace = ?, launcher_pid = ?, launcher_start = ?, restart = ?, max_restarts = ?, backoff_min = ?,
+               backoff_max = ?, expires = NULL
              WHERE id = ? AND status = 'RESERVED'`,
           )
           .run(f.name ?? null, f.info1 ?? null, f.info2 ?? null, f.info3 ?? null, f.feedDir ? 1 : 0, now, now, f.timeoutSec, f.maxTimeSec,
-            JSON.stringify(f.command), f.feedDir, f.graceSec, f.launcher.pid, f.launcher.start, id);
+            JSON.stringify(f.command), f.feedDir, f.graceSec, f.launcher.pid, f.launcher.start, f.rule.policy, f.rule.maxRestarts,
+            f.rule.backoffMinSec, f.rule.backoffMaxSec, id);
         if (r.changes === 1) return { claimed: this.launched(id) };
         return this.task(id) ? 'taken' : 'unknown';
       })
@@ -373,12 +399,14 @@ export class Registry {
   }
 
   /**
-   * Moves a task into history from the copy its watcher holds, and removes its row if the row is
-   * still that task's: an ending is recorded even when the row was dropped (--initialize --force)
-   * or the registry was replaced under the watcher. One run is archived once: a history row with
-   * the same task id and start time means someone already did. Returns the history id, or null.
+   * Puts one run of a task into history, from the copy its watcher holds. The last run (`restart`
+   * null) also removes the task's row, if the row is still that task's: an ending is recorded even
+   * when the row was dropped (--initialize --force) or the registry was replaced under the watcher.
+   * Otherwise the row waits for the next run (BACKOFF, until `restart.at`). One run is archived
+   * once: a history row with the same task id and start time means someone already did.
+   * Returns the history id, or null.
    */
-  archive(t: LaunchedTask, e: ArchivedEnding): number | null {
+  archive(t: LaunchedTask, e: ArchivedEnding, restart: { at: number } | null = null): number | null {
     return this.db
       .transaction(() => {
         const row = this.db.prepare(`SELECT launcher_pid, launcher_start FROM tasks WHERE id = ?`).get(t.id) as
@@ -389,14 +417,47 @@ export class Registry {
         const r = this.db
           .prepare(
             `INSERT INTO history (taskid, taskname, info1, info2, info3, termsignal, termerror, starttime, endtime, duration,
-               feedback, command, pid, exitcode, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               feedback, command, pid, exitcode, outcome, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(t.id, t.name, t.info1, t.info2, t.info3, e.termsignal, e.termerror, t.startedAt, e.endedAt, Math.max(0, e.endedAt - t.startedAt),
-            e.feedback ? JSON.stringify(e.feedback) : null, JSON.stringify(t.command), t.leader?.pid ?? null, e.exitcode, e.outcome);
-        if (ours) this.db.prepare(`DELETE FROM tasks WHERE id = ?`).run(t.id);
+            e.feedback ? JSON.stringify(e.feedback) : null, JSON.stringify(t.command), t.leader?.pid ?? null, e.exitcode, e.outcome, t.run);
+        if (ours && restart === null) this.db.prepare(`DELETE FROM tasks WHERE id = ?`).run(t.id);
+        if (ours && restart !== null) {
+          this.db
+            .prepare(
+              `UPDATE tasks SET status = 'BACKOFF', run = run + 1, restarts = restarts + 1, last_outcome = ?, next_start = ?, pid = NULL,
+                 pid_start = NULL, pgid = NULL, cgroup = NULL, heartbeat = NULL, lastupdate = ? WHERE id = ?`,
+            )
+            .run(e.outcome, restart.at, e.endedAt, t.id);
+        }
         // In a registry that did not issue this id (it was replaced), it must never issue it later.
         this.db.prepare(`UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'tasks'`).run(t.id);
         return Number(r.lastInsertRowid);
+      })
+      .immediate();
+  }
+
+  /** Starts the next run of a task waiting in BACKOFF; undefined when the row is gone or no longer this launcher's. */
+  beginRun(t: LaunchedTask, now = nowSec()): LaunchedTask | undefined {
+    const r = this.db
+      .prepare(
+        `UPDATE tasks SET status = 'RUNNING', starttime = ?, lastupdate = ?, next_start = NULL
+         WHERE id = ? AND status = 'BACKOFF' AND launcher_pid = ? AND launcher_start = ?`,
+      )
+      .run(now, now, t.id, t.launcher?.pid ?? null, t.launcher?.start ?? null);
+    if (r.changes !== 1) return undefined;
+    const next = this.task(t.id);
+    return next && next.state !== 'RESERVED' ? next : undefined;
+  }
+
+  /** Ends a task between runs for good (killed while waiting to restart): its row goes, and its last run's record says why. */
+  endBetweenRuns(t: LaunchedTask, note: string): void {
+    this.db
+      .transaction(() => {
+        this.db.prepare(`DELETE FROM tasks WHERE id = ? AND launcher_pid = ? AND launcher_start = ?`).run(t.id, t.launcher?.pid ?? null, t.launcher?.start ?? null);
+        this.db
+          .prepare(`UPDATE history SET termerror = COALESCE(termerror || '; ', '') || ? WHERE id = (SELECT MAX(id) FROM history WHERE taskid = ?)`)
+          .run(note, t.id);
       })
       .immediate();
   }

@@ -69,6 +69,18 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
     for (const r of rows) set.run(dirname(r.feedpath), r.id);
     db.exec(`ALTER TABLE tasks DROP COLUMN feedpath;`);
   },
+  // 4: restarts. A task keeps its id across runs; each run is its own history row, numbered.
+  (db) =>
+    db.exec(`
+      ALTER TABLE tasks ADD COLUMN restart TEXT NOT NULL DEFAULT 'no';  -- no, on-failure, always
+      ALTER TABLE tasks ADD COLUMN max_restarts INTEGER;                -- NULL: no limit
+      ALTER TABLE tasks ADD COLUMN backoff_min REAL NOT NULL DEFAULT 0.1;
+      ALTER TABLE tasks ADD COLUMN backoff_max REAL NOT NULL DEFAULT 30;
+      ALTER TABLE tasks ADD COLUMN run INTEGER NOT NULL DEFAULT 1;      -- the run now going, or next
+      ALTER TABLE tasks ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE tasks ADD COLUMN last_outcome TEXT;                   -- of the run before this one
+      ALTER TABLE tasks ADD COLUMN next_start REAL;                     -- while BACKOFF: when it runs again
+      ALTER TABLE history ADD COLUMN run INTEGER;`),
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,6 +1,7 @@
 import { ExitError, EXIT } from '../errors';
 import { parseId, parseSeconds } from '../cli/args';
 import { DEFAULT_GRACE_SEC } from '../task/model';
+import { DEFAULT_BACKOFF, parseBackoff, type RestartPolicy, type RestartRule } from '../task/restart';
 
 // Hand-rolled rather than yargs: one launcher runs per watched task, and yargs alone costs
 // about 6 MB of memory in each of them.
@@ -18,6 +19,7 @@ export interface LaunchOptions {
   maxTimeSec?: number;
   keepFeedback: boolean;
   foreground: boolean;
+  rule: RestartRule;
   debug: boolean;
   help: boolean;
   command: string[];
@@ -25,6 +27,7 @@ export interface LaunchOptions {
 
 export const USAGE = `usage: launch [--db FILE] [--taskid ID] [--name NAME] [--info1 S] [--info2 S] [--info3 S]
               [--feedpath DIR [--timeout SEC]] [--max-time SEC] [--grace SEC] [--foreground]
+              [--restart no|on-failure|always [--max-restarts N] [--backoff MIN[:MAX]]]
               [--keep-feedback] [--debug] -- CMD [ARG...]
 
 Runs CMD (no shell) in a cgroup of its own where the system allows it, else as the leader of its
@@ -36,10 +39,18 @@ the terminal (only CMD itself is then signalled where there is no cgroup). Every
 in the registry's history. Exit status: the command's own; 128+N if it died of signal N; 124 on
 timeout; 125 if launch itself failed; 126 if CMD is not executable; 127 if it is not found.`;
 
-const VALUE = ['db', 'taskid', 'name', 'info1', 'info2', 'info3', 'feedpath', 'timeout', 'grace', 'max-time'] as const;
+const VALUE = ['db', 'taskid', 'name', 'info1', 'info2', 'info3', 'feedpath', 'timeout', 'grace', 'max-time', 'restart', 'max-restarts', 'backoff'] as const;
 const FLAG = ['keep-feedback', 'foreground', 'debug', 'help'] as const;
 
 const bad = (msg: string) => new ExitError(msg, EXIT.launchFailed);
+
+function restartRule(policy: string | undefined, max: string | undefined, backoff: string | undefined): RestartRule {
+  if (policy !== undefined && !['no', 'on-failure', 'always'].includes(policy)) throw bad(`--restart takes no, on-failure or always; got '${policy}'`);
+  if (max !== undefined && !/^\d+$/.test(max.trim())) throw bad(`--max-restarts needs a whole number; got '${max}'`);
+  const b = backoff === undefined ? DEFAULT_BACKOFF : parseBackoff(backoff);
+  if (!b) throw bad(`--backoff needs MIN[:MAX] in seconds, MIN no more than MAX (as in 0.5:60); got '${backoff}'`);
+  return { policy: (policy ?? 'no') as RestartPolicy, maxRestarts: max === undefined ? null : Number(max), backoffMinSec: b.minSec, backoffMaxSec: b.maxSec };
+}
 
 export function parseLaunchArgs(argv: string[]): LaunchOptions {
   const v: Partial<Record<(typeof VALUE)[number], string>> = {};
@@ -86,6 +97,7 @@ export function parseLaunchArgs(argv: string[]): LaunchOptions {
     maxTimeSec: v['max-time'] === undefined ? undefined : parseSeconds(v['max-time'], '--max-time', EXIT.launchFailed),
     keepFeedback: f['keep-feedback'] === true,
     foreground: f.foreground === true,
+    rule: restartRule(v.restart, v['max-restarts'], v.backoff),
     debug: f.debug === true,
     help: f.help === true,
     command,

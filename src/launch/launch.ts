@@ -1,7 +1,7 @@
 import { statSync, type Stats } from 'node:fs';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ExitError, EXIT } from '../errors';
+import { ExitError, EXIT, SIGNAL_BASE } from '../errors';
 import { describeDbError, isBusy } from '../db/errors';
 import { openFor } from '../db/open';
 import { openRegistry, type LaunchFields, type Registry } from '../db/registry';
@@ -12,11 +12,12 @@ import { survey, type TaskTarget } from '../proc/members';
 import { terminate } from '../proc/terminate';
 import type { LaunchedTask } from '../task/model';
 import { escapedNote, leftBehindNote, unprovenNote } from '../task/notes';
-import { endingFields, endingOf, exitStatus, failedToStart, type Ending, type Exit } from '../task/outcome';
+import { endingFields, endingOf, exitStatus, failedToStart, signalNumber, type Ending, type Exit } from '../task/outcome';
+import { nextRun, type RestartState } from '../task/restart';
 import { endTask } from '../archive';
 import { longTimeout } from '../timer';
 import { HeartbeatWatch } from './heartbeat';
-import { Race } from './race';
+import { Race, Runs } from './race';
 import { ignoredOnEntry, LaunchSignals } from './signals';
 import { spawnTask } from './spawn';
 import type { LaunchOptions } from './args';
@@ -40,16 +41,16 @@ export async function launch(o: LaunchOptions): Promise<number> {
   const log: Log = o.debug ? (m) => say(`launch: [${Date.now()}] ${m}`) : () => {};
   // Handlers first: a signal that arrives before the task exists must neither kill launch
   // (leaving a row, or a child, nobody watches) nor be forgotten.
-  const race = new Race(log);
+  const runs = new Runs(log);
   const ignored = ignoredOnEntry(process.env.TASKWATCH_SIGIGN);
-  new LaunchSignals(ignored, (s) => race.signalled(s), (s) => race.forward(s)).install();
+  new LaunchSignals(ignored, (s) => runs.signalled(s), (s) => runs.forward(s)).install();
   const feedDir = o.feedpath === undefined ? null : checkFeedDir(o.feedpath);
   const reg = openFor(o.db, { create: true });
   const holder = { reg }; // the registry at that path, which may be a new one by the time the task ends
   try {
     const task = takeTask(reg, o, feedDir);
     reg.setBusyTimeout(0); // from here on the watch never waits for the registry: its writes are advice
-    return await watch(holder, task, o, { race, ignored }, log);
+    return await supervise(holder, task, o, { runs, ignored }, log);
   } finally {
     holder.reg.close();
   }
@@ -80,6 +81,7 @@ function takeTask(reg: Registry, o: LaunchOptions, feedDir: string | null): Laun
     maxTimeSec: o.maxTimeSec ?? null,
     graceSec: o.graceSec,
     launcher: { pid: process.pid, start: procStartTime(process.pid) ?? 0 },
+    rule: o.rule,
   };
   try {
     if (o.taskid === undefined) {
@@ -100,12 +102,77 @@ function takeTask(reg: Registry, o: LaunchOptions, feedDir: string | null): Laun
   }
 }
 
-async function watch(holder: { reg: Registry }, task: LaunchedTask, o: LaunchOptions, sig: { race: Race; ignored: string[] }, log: Log): Promise<number> {
+/** What one run came to, for the loop to archive and to decide whether another follows. */
+interface RunResult {
+  /** The task as this run's watcher knows it (its leader, cgroup). */
+  self: LaunchedTask;
+  ending: Ending;
+  notes: string[];
+  endedAt?: number;
+  /** The pid could not be recorded, so the task was stopped: launch exits 125. */
+  unrecorded?: boolean;
+  /** Ends what the run left behind: awaited after the archive. */
+  cleanup: () => Promise<void>;
+}
+
+/**
+ * Runs the task, and again as its --restart rule says, each run archived as its own history row.
+ * The row stays between runs (BACKOFF); a stop signal (control --kill) at any time means no run
+ * follows, and neither does a kill request the registry holds.
+ */
+async function supervise(holder: { reg: Registry }, first: LaunchedTask, o: LaunchOptions, sig: { runs: Runs; ignored: string[] }, log: Log): Promise<number> {
+  const { runs } = sig;
+  let task = first;
+  let state: RestartState = { restarts: 0, streak: 0 };
+  for (;;) {
+    const r = await runOnce(holder, task, o, { race: runs.next(), ignored: sig.ignored }, log);
+    const ranMs = ((r.endedAt ?? Date.now() / 1000) - task.startedAt) * 1000;
+    const request = killNote(holder.reg, task.id, log);
+    const stopped = runs.stopped !== null || request !== null;
+    const decision = r.unrecorded || stopped ? null : nextRun(task.rule, r.ending, ranMs, state);
+    const restartAt = decision?.restart ? Date.now() / 1000 + decision.delayMs / 1000 : undefined;
+    if (task.rule.policy !== 'no' && r.ending.outcome !== 'killed') {
+      if (stopped) r.notes.push(`not restarted: ${request ?? `launch received ${runs.stopped}`}`);
+      else if (decision && !decision.restart) r.notes.push(`not restarted: ${decision.why}`);
+    }
+    let status = await archive(holder, r.self, r.ending, { notes: r.notes, endedAt: r.endedAt, keepFeedback: o.keepFeedback, restartAt }, log);
+    log(`task ${task.id}: run ${task.run} archived`);
+    await r.cleanup();
+    if (r.unrecorded) status = EXIT.launchFailed;
+    if (!decision?.restart || status === EXIT.launchFailed) return status;
+    state = decision.next;
+    log(`task ${task.id}: run ${task.run + 1} in ${decision.delayMs} ms`);
+    const next = (await runs.wait(decision.delayMs)) && killNote(holder.reg, task.id, log) === null ? holder.reg.beginRun(r.self) : undefined;
+    if (!next) {
+      // Stopped while it waited: the last run's record says it was not restarted, and why.
+      const why = runs.stopped ? `launch received ${runs.stopped}` : 'a kill was requested';
+      holder.reg.setBusyTimeout(5000); // the task's last write: worth waiting for another writer
+      advise(() => holder.reg.endBetweenRuns(r.self, `not restarted: ${killNote(holder.reg, task.id) ?? why} while it waited to restart`), log);
+      return runs.stopped ? SIGNAL_BASE + signalNumber(runs.stopped) : status;
+    }
+    task = next;
+  }
+}
+
+/** control --kill's request for this task, if the registry holds one (reading never waits on a writer). */
+function killNote(reg: Registry, id: number, log?: Log): string | null {
+  try {
+    const t = reg.task(id);
+    return t && t.state !== 'RESERVED' ? (t.killRequest?.note ?? null) : null;
+  } catch (err) {
+    log?.(`could not read the registry: ${(err as Error).message}`);
+    return null;
+  }
+}
+
+/** One run: the feedback file made fresh, the command spawned into its containment and watched until it exits. */
+async function runOnce(holder: { reg: Registry }, task: LaunchedTask, o: LaunchOptions, sig: { race: Race; ignored: string[] }, log: Log): Promise<RunResult> {
   const { race } = sig;
   const reg = holder.reg;
   const mark = { id: task.id, registryKey: reg.key };
   const feedFile = task.watch?.feedFile ?? null;
-  const finish = (ending: Ending, notes: string[] = [], endedAt?: number) => archive(holder, task, ending, { notes, endedAt, keepFeedback: o.keepFeedback }, log);
+  const nothingLeft = async () => {};
+  const notStarted = (ending: Ending): RunResult => ({ self: task, ending, notes: [], cleanup: nothingLeft });
 
   if (feedFile) {
     try {
@@ -116,11 +183,11 @@ async function watch(holder: { reg: Registry }, task: LaunchedTask, o: LaunchOpt
         ? `its feedback file ${feedFile} already exists: launch makes it fresh and never adopts one (a stale file, or a link someone planted)`
         : `cannot create its feedback file ${feedFile} (${code ?? (err as Error).message})`;
       say(`launch: ${why}`);
-      return finish(failedToStart(null, o.command[0], why));
+      return notStarted(failedToStart(null, o.command[0], why));
     }
   }
   await new Promise((r) => setImmediate(r)); // a signal that came while the claim waited is handled now, before the spawn
-  if (race.early) return finish(endingOf({ code: null, signal: race.early }, { kind: 'killed', note: `launch received ${race.early} before the command started, so it never ran` }));
+  if (race.early) return notStarted(endingOf({ code: null, signal: race.early }, { kind: 'killed', note: `launch received ${race.early} before the command started, so it never ran` }));
 
   const cg = createTaskCgroup(reg.key, task.id);
   const env: NodeJS.ProcessEnv = { ...markEnv(mark), TASKWATCH_DB: reg.file, ...(feedFile ? { TASKWATCH_FEEDBACK: feedFile } : {}) };
@@ -136,11 +203,11 @@ async function watch(holder: { reg: Registry }, task: LaunchedTask, o: LaunchOpt
     if ('dir' in cg) removeCgroup(cg.dir);
     const ending = failedToStart(sp.errno, o.command[0], sp.message);
     say(`launch: ${endingFields(ending).termerror}`);
-    return finish(ending);
+    return notStarted(ending);
   }
   const cgroup = 'dir' in cg && sp.joinedCgroup ? cg.dir : null;
   if ('dir' in cg && !cgroup) removeCgroup(cg.dir);
-  log(`task ${task.id}: pid ${sp.pid} started; ${cgroup ? `cgroup ${cgroup}` : `process group (${'why' in cg ? cg.why : sp.note})`}`);
+  log(`task ${task.id}: run ${task.run}, pid ${sp.pid} started; ${cgroup ? `cgroup ${cgroup}` : `process group (${'why' in cg ? cg.why : sp.note})`}`);
   const leader = { pid: sp.pid, start: procStartTime(sp.pid) ?? 0 };
   const target: TaskTarget = { mark, cgroup, pgid: sp.ownGroup ? sp.pid : null, leaderHeld: true, notBefore: leader.start };
   const self: LaunchedTask = { ...task, leader, pgid: target.pgid, cgroup };
@@ -191,11 +258,11 @@ async function watch(holder: { reg: Registry }, task: LaunchedTask, o: LaunchOpt
   race.settleNote();
   const ending = endingOf(exit, race.reason);
   log(`task ${task.id}: ${ending.outcome}`);
-  const status = await archive(holder, self, ending, { notes, endedAt, keepFeedback: o.keepFeedback }, log);
-  log(`task ${task.id}: archived`);
-  if (race.terminating) await race.terminating; // what is left still gets its SIGKILL after the grace
-  if (cgroup) removeCgroup(cgroup);
-  return recorded === 'failed' ? EXIT.launchFailed : status;
+  const cleanup = async () => {
+    if (race.terminating) await race.terminating; // what is left still gets its SIGKILL after the grace
+    if (cgroup) removeCgroup(cgroup);
+  };
+  return { self, ending, notes, endedAt, unrecorded: recorded === 'failed', cleanup };
 }
 
 /**
@@ -235,7 +302,7 @@ function advise(f: () => void, log: Log): void {
  * the task ran, into the one there now (made anew if need be), and says so in the record. If no
  * registry can take it even after retries, says so and prints the ending as JSON.
  */
-async function archive(holder: { reg: Registry }, t: LaunchedTask, ending: Ending, opts: { notes: string[]; endedAt?: number; keepFeedback: boolean }, log: Log): Promise<number> {
+async function archive(holder: { reg: Registry }, t: LaunchedTask, ending: Ending, opts: { notes: string[]; endedAt?: number; keepFeedback: boolean; restartAt?: number }, log: Log): Promise<number> {
   const notes = [...opts.notes];
   const file = holder.reg.file;
   try {
@@ -247,6 +314,7 @@ async function archive(holder: { reg: Registry }, t: LaunchedTask, ending: Endin
     }
     holder.reg.setBusyTimeout(100);
     await endTask(holder.reg, t, ending, { ...opts, notes });
+    holder.reg.setBusyTimeout(0); // a next run's watch never waits for the registry
     return exitStatus(ending);
   } catch (err) {
     const e = describeDbError(err, file);

@@ -2,6 +2,7 @@ import { signalTask, type TaskTarget } from '../proc/members';
 import { terminate, type TerminateResult } from '../proc/terminate';
 import type { LaunchedTask } from '../task/model';
 import type { Reason } from '../task/outcome';
+import { longTimeout } from '../timer';
 
 /**
  * The watch as a race: the child exits, its heartbeat goes quiet, --max-time passes, or launch is
@@ -65,5 +66,49 @@ export class Race {
     if (this.reason?.kind !== 'killed' || !this.reason.note.startsWith('launch received')) return;
     const req = this.readKillRequest();
     if (req) this.reason = { kind: 'killed', note: req.note };
+  }
+}
+
+/**
+ * launch's signals across runs: the run going now gets them. A stop signal also means no run
+ * follows: one that comes before the first run or between runs ends the task for good at once.
+ */
+export class Runs {
+  current: Race | null = null;
+  /** The stop signal that ended the task's runs, whenever it came. */
+  stopped: NodeJS.Signals | null = null;
+  private wake: () => void = () => {};
+
+  constructor(private readonly log: (m: string) => void) {}
+
+  /** A race for the next run. */
+  next(): Race {
+    this.current = new Race(this.log);
+    return this.current;
+  }
+
+  signalled(sig: NodeJS.Signals): void {
+    this.stopped ??= sig;
+    this.current?.signalled(sig);
+    this.wake();
+  }
+
+  forward(sig: NodeJS.Signals): void {
+    this.current?.forward(sig);
+  }
+
+  /** Between runs: waits `ms`; false when a stop signal cut it short (or had come already). */
+  async wait(ms: number): Promise<boolean> {
+    this.current = null;
+    if (this.stopped) return false;
+    await new Promise<void>((resolve) => {
+      const timer = longTimeout(resolve, ms);
+      this.wake = () => {
+        timer.cancel();
+        resolve();
+      };
+    });
+    this.wake = () => {};
+    return this.stopped === null;
   }
 }

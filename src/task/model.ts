@@ -1,4 +1,6 @@
 import type { WatchedStatus } from './status';
+import type { Outcome } from './outcome';
+import type { RestartRule } from './restart';
 
 // A live task as the registry holds it. A reservation carries only what a reservation has; a
 // launched task carries what its watcher recorded. Rows become these types at the registry's edge.
@@ -33,13 +35,24 @@ export interface ReservedTask extends Common {
   expiresAt: number;
 }
 
-/** The status a launched task's row holds: the watcher's last word, or LOST once control found it gone. */
-export type RecordedStatus = WatchedStatus | 'LOST';
+/**
+ * The status a launched task's row holds: the watcher's last word (BACKOFF between runs, waiting to
+ * restart), or LOST once control found it gone.
+ */
+export type RecordedStatus = WatchedStatus | 'BACKOFF' | 'LOST';
 
 export interface LaunchedTask extends Common {
   state: RecordedStatus;
   command: string[];
+  /** When the current run started (or the last one, while BACKOFF). */
   startedAt: number;
+  /** The run now going, 1 for the first; history numbers each run's row. */
+  run: number;
+  restarts: number;
+  lastOutcome: Outcome | null;
+  rule: RestartRule;
+  /** While BACKOFF: when the next run is due (epoch seconds). */
+  nextStartAt: number | null;
   launcher: ProcessId | null;
   /** The child; null until the launcher has recorded it. */
   leader: ProcessId | null;

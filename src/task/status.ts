@@ -1,7 +1,7 @@
 // The status of a watched task, derived in one place from how long its heartbeat has been quiet.
 
-/** What a live row can be: reserved, watched (by heartbeat age), or LOST when its launcher is gone. */
-export type TaskStatus = 'RESERVED' | 'RUNNING' | 'SILENT' | 'STALLED' | 'LOST';
+/** What a live row can be: reserved, watched (by heartbeat age), waiting to restart, or LOST when its launcher is gone. */
+export type TaskStatus = 'RESERVED' | 'RUNNING' | 'SILENT' | 'STALLED' | 'BACKOFF' | 'LOST';
 export type WatchedStatus = 'RUNNING' | 'SILENT' | 'STALLED';
 
 export interface HeartbeatVerdict {
@@ -25,6 +25,8 @@ export function statusForAge(ageMs: number, timeoutMs: number): HeartbeatVerdict
 
 export interface LiveFacts {
   reserved: boolean;
+  /** Between runs, waiting to restart. */
+  backoff?: boolean;
   /** The launcher is still the process recorded for the task. */
   launcherAlive: boolean;
   /** Heartbeat timeout in ms, or null for a task that is not watched by feedback. */
@@ -37,6 +39,7 @@ export interface LiveFacts {
 export function deriveStatus(f: LiveFacts): TaskStatus {
   if (f.reserved) return 'RESERVED';
   if (!f.launcherAlive) return 'LOST';
+  if (f.backoff) return 'BACKOFF';
   if (f.timeoutMs == null || f.ageMs == null) return 'RUNNING';
   const v = statusForAge(f.ageMs, f.timeoutMs).status;
   return v === 'TIMEOUT' ? 'STALLED' : v; // at 100% the launcher is killing it this instant
