@@ -24,13 +24,14 @@ const COMMANDS = {
   clear: { creates: false, load: () => (require('../src/control/clear') as typeof import('../src/control/clear')).command },
   initialize: { creates: true, load: () => (require('../src/control/initialize') as typeof import('../src/control/initialize')).command },
   update: { creates: false, load: () => (require('../src/control/update') as typeof import('../src/control/update')).command },
+  wait: { creates: false, load: () => (require('../src/control/wait') as typeof import('../src/control/wait')).command },
 } satisfies Record<string, Entry>;
 
 type CommandName = keyof typeof COMMANDS;
 const NAMES = Object.keys(COMMANDS) as CommandName[];
 
 function parseArgs() {
-  return cliParser('control', '$0 [--db FILE] --reserve|--list|--history|--feedback ID|--kill ID|--killall NAME|--clear|--initialize|--update')
+  return cliParser('control', '$0 [--db FILE] --reserve|--list|--history|--feedback ID|--kill ID|--killall NAME|--wait ID...|--clear|--initialize|--update')
     .option('db', { type: 'string', describe: 'registry file (default $TASKWATCH_DB, else $XDG_STATE_HOME/taskwatch/taskwatch.db)' })
     .option('reserve', { type: 'boolean', describe: 'reserve a task id and print it' })
     .option('name', { type: 'string', describe: 'with --reserve: the task name; with --history: only this name' })
@@ -51,6 +52,8 @@ function parseArgs() {
     .option('initialize', { type: 'boolean', describe: 'recreate the registry (ids are still never reused)' })
     .option('force', { type: 'boolean', describe: 'with --initialize: even while tasks are live' })
     .option('update', { type: 'boolean', describe: 'sweep lapsed reservations, refresh durations, settle lost tasks' })
+    .option('wait', { type: 'array', string: true, describe: 'wait until these tasks (or, with --name, every live task of that name) have ended for good; exit with their status' })
+    .option('timeout', { type: 'string', describe: 'with --wait: give up after this many seconds (exit 124)' })
     .option('json', { type: 'boolean', describe: 'machine-readable output' })
     .parseSync();
 }
@@ -62,6 +65,7 @@ function out(text: string): void {
 async function main(): Promise<number> {
   const a = parseArgs();
   const given = NAMES.filter((c) => a[c] !== undefined && a[c] !== false);
+  if (a.timeout !== undefined && a.wait === undefined) throw new ExitError('--timeout goes with --wait', EXIT.usage);
   if (given.length === 0) throw new ExitError(`nothing to do: give one of ${NAMES.map((c) => `--${c}`).join(', ')} (see --help)`, EXIT.usage);
   if (given.length > 1) throw new ExitError(`give one command at a time, not ${given.map((c) => `--${c}`).join(' and ')}`, EXIT.usage);
   if (a.follow && a.feedback === undefined) throw new ExitError('--follow goes with --feedback ID', EXIT.usage);

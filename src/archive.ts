@@ -4,7 +4,7 @@ import { cappedNote, readFeedbackFile } from './feedback/file';
 import { isBusy, isTransient } from './db/errors';
 import type { Registry } from './db/registry';
 import type { LaunchedTask } from './task/model';
-import { endingFields, type Ending } from './task/outcome';
+import { endingFields, exitStatus, type Ending } from './task/outcome';
 
 /** The task's last word: its feedback file parsed once more, within the caps. Unreadable counts as none, never a crash. */
 export function finalFeedback(file: string | null): { values: Record<string, string> | null; notes: string[] } {
@@ -43,7 +43,7 @@ export interface EndOptions {
 export async function endTask(reg: Registry, t: LaunchedTask, ending: Ending, o: EndOptions = {}): Promise<void> {
   const feedFile = t.watch?.feedFile ?? null;
   const fb = finalFeedback(feedFile);
-  const fields = { ...endingFields(ending, [...(o.notes ?? []), ...fb.notes]), feedback: fb.values, endedAt: o.endedAt ?? Date.now() / 1000 };
+  const fields = { ...endingFields(ending, [...(o.notes ?? []), ...fb.notes]), status: exitStatus(ending), feedback: fb.values, endedAt: o.endedAt ?? Date.now() / 1000 };
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {

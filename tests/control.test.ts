@@ -55,7 +55,7 @@ test('control --history: newest first, --limit, --name, and the JSON keys', asyn
   }
   const all = await t.json<Array<Record<string, unknown>>>('--history');
   assert.deepEqual(all.map((h) => h.exitcode), [2, 1, 0]);
-  assert.deepEqual(Object.keys(all[0]), ['id', 'taskid', 'name', 'info1', 'info2', 'info3', 'command', 'pid', 'starttime', 'endtime', 'duration', 'outcome', 'exitcode', 'termsignal', 'termerror', 'feedback', 'run']);
+  assert.deepEqual(Object.keys(all[0]), ['id', 'taskid', 'name', 'info1', 'info2', 'info3', 'command', 'pid', 'starttime', 'endtime', 'duration', 'outcome', 'exitcode', 'termsignal', 'termerror', 'feedback', 'run', 'status']);
   assert.deepEqual(all[0].command, ['sh', '-c', 'exit 2']);
   assert.equal(typeof all[0].starttime, 'number');
   assert.ok((all[0].endtime as number) >= (all[0].starttime as number));

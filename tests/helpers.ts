@@ -132,3 +132,18 @@ export function feedbackFile(db: string, dir: string, id: number | string): stri
   const key = registryKey(db);
   return path.join(dir, key ? `feedback_${id}-${key}.log` : `feedback_${id}.log`);
 }
+
+/** The pids of a process's children, from /proc (field 4 of stat is the parent). */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const st = fs.readFileSync(`/proc/${name}/stat`, 'latin1');
+      if (Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}

@@ -13,7 +13,7 @@ const launchFields = {
   command: ['true'], feedDir: null, timeoutSec: null, maxTimeSec: null, graceSec: 10, launcher: { pid: process.pid, start: 1 },
   rule: { policy: 'no' as const, maxRestarts: null, backoffMinSec: 0.1, backoffMaxSec: 30 },
 };
-const exited = { outcome: 'exited' as const, exitcode: 0, termsignal: null, termerror: null, feedback: null, endedAt: Date.now() / 1000 };
+const exited = { outcome: 'exited' as const, exitcode: 0, termsignal: null, termerror: null, status: 0, feedback: null, endedAt: Date.now() / 1000 };
 
 test('schema: a new file is created at the latest version, in WAL mode', () => {
   const reg = fresh();

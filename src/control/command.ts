@@ -16,6 +16,8 @@ export interface ControlArgs {
   killall?: string;
   grace?: string;
   force?: boolean;
+  wait?: string[];
+  timeout?: string;
 }
 
 /** Prints one line (or a block) on stdout. */

@@ -47,6 +47,8 @@ export interface HistoryEntry {
   feedback: Record<string, unknown>;
   /** Which run of its task this was (1 for the first). */
   run: number;
+  /** launch's exit status for it (null in records from before taskwatch kept it). */
+  status: number | null;
 }
 
 /** Stored JSON back to an object; rows from taskwatcher 1.x may hold a JSON string of JSON. */
@@ -81,5 +83,6 @@ export function historyEntry(h: HistoryRow): HistoryEntry {
     termerror: h.termerror,
     feedback: feedbackObject(h.feedback),
     run: h.run ?? 1,
+    status: h.status ?? null,
   };
 }

@@ -1,11 +1,12 @@
 import { watch } from 'chokidar';
 import type { Registry } from '../db/registry';
+import { watchRegistry } from '../db/changes';
 import { feedbackOf } from './lookup';
 
 /**
  * `control --feedback ID --follow`: prints the task's feedback, then again whenever its file
  * changes (chokidar, so rename-and-replace writes count too), and once more from history when the
- * task ends; then resolves. The first print waits until the watch is ready, so no change between
+ * task has ended for good (a restarting task: after its last run); then resolves. The first print waits until the watch is ready, so no change between
  * the two is missed. A person can stop it at any time with Ctrl-C.
  */
 export function followFeedback(reg: Registry, id: number, out: (line: string) => void): Promise<void> {
@@ -18,10 +19,10 @@ export function followFeedback(reg: Registry, id: number, out: (line: string) =>
   }
   return new Promise((resolve, reject) => {
     let last: string | undefined;
-    let timer: NodeJS.Timeout | undefined;
+    let unwatchRegistry = () => {};
     const watcher = watch(file, { ignoreInitial: true });
     const finish = (err?: unknown) => {
-      clearInterval(timer);
+      unwatchRegistry();
       void watcher.close().then(() => (err ? reject(err) : resolve()));
     };
     const check = () => {
@@ -39,8 +40,8 @@ export function followFeedback(reg: Registry, id: number, out: (line: string) =>
     watcher.on('ready', () => {
       check();
       // The launcher deletes the file after archiving; with --keep-feedback nothing changes at the
-      // end, so the registry is also asked once a second whether the task is still live.
-      timer = setInterval(check, 1000);
+      // end, so a change of the registry is also a reason to look.
+      unwatchRegistry = watchRegistry(reg.file, check);
     });
   });
 }

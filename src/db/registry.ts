@@ -66,6 +66,7 @@ export interface HistoryRow {
   exitcode: number | null;
   outcome: Outcome | null;
   run: number | null;
+  status: number | null;
 }
 
 /** What a launcher records when it takes a task. */
@@ -79,8 +80,9 @@ export interface LaunchFields extends Infos {
   rule: RestartRule;
 }
 
-/** An ending as history stores it: the outcome's columns, the final feedback, and when the process ended. */
+/** An ending as history stores it: the outcome's columns, launch's exit status, the final feedback, and when the process ended. */
 export interface ArchivedEnding extends EndingFields {
+  status: number;
   feedback: Record<string, string> | null;
   endedAt: number;
 }
@@ -417,10 +419,10 @@ export class Registry {
         const r = this.db
           .prepare(
             `INSERT INTO history (taskid, taskname, info1, info2, info3, termsignal, termerror, starttime, endtime, duration,
-               feedback, command, pid, exitcode, outcome, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               feedback, command, pid, exitcode, outcome, run, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(t.id, t.name, t.info1, t.info2, t.info3, e.termsignal, e.termerror, t.startedAt, e.endedAt, Math.max(0, e.endedAt - t.startedAt),
-            e.feedback ? JSON.stringify(e.feedback) : null, JSON.stringify(t.command), t.leader?.pid ?? null, e.exitcode, e.outcome, t.run);
+            e.feedback ? JSON.stringify(e.feedback) : null, JSON.stringify(t.command), t.leader?.pid ?? null, e.exitcode, e.outcome, t.run, e.status);
         if (ours && restart === null) this.db.prepare(`DELETE FROM tasks WHERE id = ?`).run(t.id);
         if (ours && restart !== null) {
           this.db

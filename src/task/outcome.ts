@@ -91,3 +91,25 @@ export function endingFields(e: Ending, notes: readonly string[] = []): EndingFi
   const text = [f.termerror, ...notes].filter(Boolean).join('; ');
   return { ...f, termerror: text || null };
 }
+
+/**
+ * launch's exit status for an archived run: as recorded, or, for records made before taskwatch kept
+ * it, derived from the outcome's columns as exitStatus would have made it.
+ */
+export function recordedStatus(r: { status: number | null; outcome: Outcome | null } & Omit<EndingFields, 'outcome'>): number {
+  if (r.status !== null) return r.status;
+  switch (r.outcome) {
+    case 'exited':
+      return r.exitcode ?? 0;
+    case 'signaled':
+      return SIGNAL_BASE + signalNumber(r.termsignal ?? '');
+    case 'timeout':
+      return EXIT.timeout;
+    case 'killed':
+      return r.termsignal ? SIGNAL_BASE + signalNumber(r.termsignal) : (r.exitcode ?? SIGNAL_BASE + signalNumber('SIGTERM'));
+    case 'failed_to_start':
+      return /^command not found/.test(r.termerror ?? '') ? EXIT.notFound : /^command not executable/.test(r.termerror ?? '') ? EXIT.notExecutable : EXIT.launchFailed;
+    default:
+      return EXIT.launchFailed;
+  }
+}
