@@ -25,13 +25,14 @@ const COMMANDS = {
   initialize: { creates: true, load: () => (require('../src/control/initialize') as typeof import('../src/control/initialize')).command },
   update: { creates: false, load: () => (require('../src/control/update') as typeof import('../src/control/update')).command },
   wait: { creates: false, load: () => (require('../src/control/wait') as typeof import('../src/control/wait')).command },
+  logs: { creates: false, load: () => (require('../src/control/logs') as typeof import('../src/control/logs')).command },
 } satisfies Record<string, Entry>;
 
 type CommandName = keyof typeof COMMANDS;
 const NAMES = Object.keys(COMMANDS) as CommandName[];
 
 function parseArgs() {
-  return cliParser('control', '$0 [--db FILE] --reserve|--list|--history|--feedback ID|--kill ID|--killall NAME|--wait ID...|--clear|--initialize|--update')
+  return cliParser('control', '$0 [--db FILE] --reserve|--list|--history|--feedback ID|--logs ID|--kill ID|--killall NAME|--wait ID...|--clear|--initialize|--update')
     .option('db', { type: 'string', describe: 'registry file (default $TASKWATCH_DB, else $XDG_STATE_HOME/taskwatch/taskwatch.db)' })
     .option('reserve', { type: 'boolean', describe: 'reserve a task id and print it' })
     .option('name', { type: 'string', describe: 'with --reserve: the task name; with --history: only this name' })
@@ -44,7 +45,9 @@ function parseArgs() {
     .option('history', { type: 'boolean', describe: 'show ended tasks, newest first' })
     .option('limit', { type: 'string', describe: 'with --history: at most this many rows (default 50)' })
     .option('feedback', { type: 'string', describe: "print a task's feedback as a JSON object" })
-    .option('follow', { type: 'boolean', describe: 'with --feedback: print it again on every change, until the task ends' })
+    .option('follow', { type: 'boolean', describe: 'with --feedback or --logs: go on printing as it changes, until the task ends' })
+    .option('logs', { type: 'string', describe: "print the end of a task's --log files" })
+    .option('lines', { type: 'string', describe: 'with --logs: how many lines (default 20)' })
     .option('kill', { type: 'string', describe: 'terminate a running task' })
     .option('killall', { type: 'string', describe: 'terminate every running task with this name' })
     .option('grace', { type: 'string', describe: 'with --kill/--killall: seconds between SIGTERM and SIGKILL' })
@@ -68,7 +71,8 @@ async function main(): Promise<number> {
   if (a.timeout !== undefined && a.wait === undefined) throw new ExitError('--timeout goes with --wait', EXIT.usage);
   if (given.length === 0) throw new ExitError(`nothing to do: give one of ${NAMES.map((c) => `--${c}`).join(', ')} (see --help)`, EXIT.usage);
   if (given.length > 1) throw new ExitError(`give one command at a time, not ${given.map((c) => `--${c}`).join(' and ')}`, EXIT.usage);
-  if (a.follow && a.feedback === undefined) throw new ExitError('--follow goes with --feedback ID', EXIT.usage);
+  if (a.follow && a.feedback === undefined && a.logs === undefined) throw new ExitError('--follow goes with --feedback ID or --logs ID', EXIT.usage);
+  if (a.lines !== undefined && a.logs === undefined) throw new ExitError('--lines goes with --logs ID', EXIT.usage);
   if (a.db === '') throw new ExitError('--db needs a file name', EXIT.usage);
   const command: Entry = COMMANDS[given[0]];
   const run = command.load()({ ...a, json: a.json === true } as ControlArgs); // usage errors before any registry is opened

@@ -130,7 +130,7 @@ test('bad input: one sentence, a documented exit code, no stack trace, the file 
     [['--db', path.join(dir, 'ok.db')], 2, /nothing to do: give one of/],
     [['--db', path.join(dir, 'ok.db'), '--list', '--history'], 2, /one command at a time/],
     [['--db', path.join(dir, 'ok.db'), '--reserve', '--unique'], 2, /--unique needs a --name/],
-    [['--db', path.join(dir, 'ok.db'), '--list', '--follow'], 2, /--follow goes with --feedback ID/],
+    [['--db', path.join(dir, 'ok.db'), '--list', '--follow'], 2, /--follow goes with --feedback ID or --logs ID/],
   ];
   for (const [args, code, msg] of cases) {
     const r = await run(process.execPath, [bin('control'), ...args]);

@@ -12,6 +12,7 @@ const fresh = () => openRegistry(path.join(tmpdir(), 'r.db'), { create: true });
 const launchFields = {
   command: ['true'], feedDir: null, timeoutSec: null, maxTimeSec: null, graceSec: 10, launcher: { pid: process.pid, start: 1 },
   rule: { policy: 'no' as const, maxRestarts: null, backoffMinSec: 0.1, backoffMaxSec: 30 },
+  logs: { stdout: null, stderr: null },
 };
 const exited = { outcome: 'exited' as const, exitcode: 0, termsignal: null, termerror: null, status: 0, feedback: null, endedAt: Date.now() / 1000 };
 

@@ -218,6 +218,7 @@ test('B5: a SIGTERM before the task runs is recorded and runs nothing; a pid tha
   const task = reg.startNew({
     name: 'nopid', command: ['sleep'], feedDir: null, timeoutSec: null, maxTimeSec: null, graceSec: 1, launcher: { pid: 999_999, start: 1 },
     rule: { policy: 'no', maxRestarts: null, backoffMinSec: 0.1, backoffMaxSec: 30 },
+    logs: { stdout: null, stderr: null },
   });
   reg.close();
   const child = start('sleep', ['60'], { TASKWATCH_TASKID: String(task.id), TASKWATCH_REGISTRY: registryKey(t.db) });

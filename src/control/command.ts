@@ -18,6 +18,8 @@ export interface ControlArgs {
   force?: boolean;
   wait?: string[];
   timeout?: string;
+  logs?: string;
+  lines?: string;
 }
 
 /** Prints one line (or a block) on stdout. */

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { foreignTables, migrate, recreate, registryKey, version } from './schema';
 import { RegistryError, isBusy } from './errors';
-import { DEFAULT_GRACE_SEC, type Infos, type LaunchedTask, type ProcessId, type RecordedStatus, type ReservedTask, type Task } from '../task/model';
+import { DEFAULT_GRACE_SEC, type Infos, type LaunchedTask, type ProcessId, type RecordedStatus, type ReservedTask, type Task, type TaskLogPaths } from '../task/model';
 import type { EndingFields, Outcome } from '../task/outcome';
 import type { RestartPolicy, RestartRule } from '../task/restart';
 import { feedbackFileName } from '../feedback/file';
@@ -46,6 +46,8 @@ interface TaskRow {
   restarts: number;
   last_outcome: string | null;
   next_start: number | null;
+  log_out: string | null;
+  log_err: string | null;
 }
 
 export interface HistoryRow {
@@ -67,6 +69,8 @@ export interface HistoryRow {
   outcome: Outcome | null;
   run: number | null;
   status: number | null;
+  log_out: string | null;
+  log_err: string | null;
 }
 
 /** What a launcher records when it takes a task. */
@@ -78,6 +82,7 @@ export interface LaunchFields extends Infos {
   graceSec: number;
   launcher: ProcessId;
   rule: RestartRule;
+  logs: TaskLogPaths;
 }
 
 /** An ending as history stores it: the outcome's columns, launch's exit status, the final feedback, and when the process ended. */
@@ -296,6 +301,7 @@ export class Registry {
         backoffMaxSec: r.backoff_max ?? 30,
       },
       nextStartAt: r.next_start,
+      logs: { stdout: r.log_out, stderr: r.log_err },
       launcher: r.launcher_pid != null && r.launcher_start != null ? { pid: r.launcher_pid, start: r.launcher_start } : null,
       leader: r.pid != null && r.pid_start != null ? { pid: r.pid, start: r.pid_start } : null,
       watch: r.feeddir && r.timeout != null ? { feedFile: feedbackFileName(r.feeddir, this.key, r.id), timeoutSec: r.timeout } : null,
@@ -339,12 +345,12 @@ export class Registry {
         const r = this.db
           .prepare(
             `INSERT INTO tasks (name, info1, info2, info3, status, feedback, reservetime, starttime, lastupdate, timeout, max_time,
-               command, feeddir, grace, launcher_pid, launcher_start, restart, max_restarts, backoff_min, backoff_max)
-             VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               command, feeddir, grace, launcher_pid, launcher_start, restart, max_restarts, backoff_min, backoff_max, log_out, log_err)
+             VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(f.name ?? null, f.info1 ?? null, f.info2 ?? null, f.info3 ?? null, f.feedDir ? 1 : 0, now, now, now, f.timeoutSec, f.maxTimeSec,
             JSON.stringify(f.command), f.feedDir, f.graceSec, f.launcher.pid, f.launcher.start, f.rule.policy, f.rule.maxRestarts,
-            f.rule.backoffMinSec, f.rule.backoffMaxSec);
+            f.rule.backoffMinSec, f.rule.backoffMaxSec, f.logs.stdout, f.logs.stderr);
         return this.launched(Number(r.lastInsertRowid));
       })
       .immediate();
@@ -360,12 +366,12 @@ export class Registry {
             `UPDATE tasks SET status = 'RUNNING', name = COALESCE(?, name), info1 = COALESCE(?, info1), info2 = COALESCE(?, info2),
                info3 = COALESCE(?, info3), feedback = ?, starttime = ?, lastupdate = ?, timeout = ?, max_time = ?, command = ?,
                feeddir = ?, grace = ?, launcher_pid = ?, launcher_start = ?, restart = ?, max_restarts = ?, backoff_min = ?,
-               backoff_max = ?, expires = NULL
+               backoff_max = ?, log_out = ?, log_err = ?, expires = NULL
              WHERE id = ? AND status = 'RESERVED'`,
           )
           .run(f.name ?? null, f.info1 ?? null, f.info2 ?? null, f.info3 ?? null, f.feedDir ? 1 : 0, now, now, f.timeoutSec, f.maxTimeSec,
             JSON.stringify(f.command), f.feedDir, f.graceSec, f.launcher.pid, f.launcher.start, f.rule.policy, f.rule.maxRestarts,
-            f.rule.backoffMinSec, f.rule.backoffMaxSec, id);
+            f.rule.backoffMinSec, f.rule.backoffMaxSec, f.logs.stdout, f.logs.stderr, id);
         if (r.changes === 1) return { claimed: this.launched(id) };
         return this.task(id) ? 'taken' : 'unknown';
       })
@@ -419,10 +425,11 @@ export class Registry {
         const r = this.db
           .prepare(
             `INSERT INTO history (taskid, taskname, info1, info2, info3, termsignal, termerror, starttime, endtime, duration,
-               feedback, command, pid, exitcode, outcome, run, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               feedback, command, pid, exitcode, outcome, run, status, log_out, log_err) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(t.id, t.name, t.info1, t.info2, t.info3, e.termsignal, e.termerror, t.startedAt, e.endedAt, Math.max(0, e.endedAt - t.startedAt),
-            e.feedback ? JSON.stringify(e.feedback) : null, JSON.stringify(t.command), t.leader?.pid ?? null, e.exitcode, e.outcome, t.run, e.status);
+            e.feedback ? JSON.stringify(e.feedback) : null, JSON.stringify(t.command), t.leader?.pid ?? null, e.exitcode, e.outcome, t.run, e.status,
+            t.logs.stdout, t.logs.stderr);
         if (ours && restart === null) this.db.prepare(`DELETE FROM tasks WHERE id = ?`).run(t.id);
         if (ours && restart !== null) {
           this.db

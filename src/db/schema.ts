@@ -80,8 +80,12 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       ALTER TABLE tasks ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE tasks ADD COLUMN last_outcome TEXT;                   -- of the run before this one
       ALTER TABLE tasks ADD COLUMN next_start REAL;                     -- while BACKOFF: when it runs again
+      ALTER TABLE tasks ADD COLUMN log_out TEXT;                        -- --log: where stdout goes (NULL: inherited)
+      ALTER TABLE tasks ADD COLUMN log_err TEXT;
       ALTER TABLE history ADD COLUMN run INTEGER;
-      ALTER TABLE history ADD COLUMN status INTEGER;                    -- launch's exit status for the run`),
+      ALTER TABLE history ADD COLUMN status INTEGER;                    -- launch's exit status for the run
+      ALTER TABLE history ADD COLUMN log_out TEXT;
+      ALTER TABLE history ADD COLUMN log_err TEXT;`),
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

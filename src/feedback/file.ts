@@ -1,12 +1,13 @@
-import { closeSync, constants as fsc, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants as fsc, lstatSync, openSync, readSync } from 'node:fs';
+import { openRegular } from '../safe-open';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { FeedbackParser, MAX_KEYS, MAX_VALUE_CHARS, toObject, type Capped } from './parse';
 
 // A task's feedback file is written by the task, which may be hostile or broken: it may put a FIFO
 // (whose open would hang), a symlink to /dev/zero (endless) or to someone else's file there. So it
-// is opened without following links and without blocking, must be a regular file, and is read at
-// most up to the size it had when opened, and at most MAX_READ_BYTES.
+// is opened as src/safe-open.ts opens such files, and read at most up to the size it had when
+// opened, and at most MAX_READ_BYTES.
 
 /** The most of one feedback file anyone reads. */
 export const MAX_READ_BYTES = 64 * 1024 * 1024;
@@ -29,13 +30,6 @@ export interface FeedbackRead {
 }
 
 const CHUNK = 1 << 16;
-const KIND: Array<[(s: Stats) => boolean, string]> = [
-  [(s) => s.isDirectory(), 'a directory (EISDIR)'],
-  [(s) => s.isFIFO(), 'a FIFO'],
-  [(s) => s.isSocket(), 'a socket'],
-  [(s) => s.isCharacterDevice() || s.isBlockDevice(), 'a device'],
-];
-
 /**
  * Parses a feedback file in 64 KiB pieces, so memory stays bounded by the caps however large the
  * file is. Invalid UTF-8 becomes U+FFFD rather than an error. A missing file is not an error
@@ -43,22 +37,12 @@ const KIND: Array<[(s: Stats) => boolean, string]> = [
  * `follow` lets a person's own argument (parse --feedback LINK) be a symlink; a task's never is.
  */
 export function readFeedbackFile(file: string, o: { follow?: boolean } = {}): FeedbackRead {
-  let fd: number;
-  try {
-    fd = openSync(file, fsc.O_RDONLY | fsc.O_NONBLOCK | (o.follow ? 0 : fsc.O_NOFOLLOW));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { values: {}, found: false, lines: 0, ignored: 0, capped: { keysDropped: 0, valuesCut: 0, bytesUnread: 0 } };
-    if (code === 'ELOOP') throw new Error('it is a symbolic link, which is not followed');
-    throw err;
-  }
+  const opened = openRegular(file, o);
+  if (!opened) return { values: {}, found: false, lines: 0, ignored: 0, capped: { keysDropped: 0, valuesCut: 0, bytesUnread: 0 } };
+  const { fd, stat } = opened;
   const parser = new FeedbackParser();
-  let size: number;
+  const size = stat.size;
   try {
-    const st = fstatSync(fd);
-    const kind = KIND.find(([is]) => is(st));
-    if (kind || !st.isFile()) throw new Error(`it is ${kind?.[1] ?? 'not a regular file'}, not a regular file`);
-    size = st.size;
     const limit = Math.min(size, MAX_READ_BYTES);
     const decoder = new StringDecoder('utf8');
     const buf = Buffer.allocUnsafe(CHUNK);

@@ -1,7 +1,9 @@
+import { resolve as resolvePath } from 'node:path';
 import { ExitError, EXIT } from '../errors';
 import { parseId, parseSeconds } from '../cli/args';
 import { DEFAULT_GRACE_SEC } from '../task/model';
 import { DEFAULT_BACKOFF, parseBackoff, type RestartPolicy, type RestartRule } from '../task/restart';
+import { DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX, parseSize, type LogPlan } from './output';
 
 // Hand-rolled rather than yargs: one launcher runs per watched task, and yargs alone costs
 // about 6 MB of memory in each of them.
@@ -20,6 +22,7 @@ export interface LaunchOptions {
   keepFeedback: boolean;
   foreground: boolean;
   rule: RestartRule;
+  log: LogPlan | null;
   debug: boolean;
   help: boolean;
   command: string[];
@@ -28,6 +31,7 @@ export interface LaunchOptions {
 export const USAGE = `usage: launch [--db FILE] [--taskid ID] [--name NAME] [--info1 S] [--info2 S] [--info3 S]
               [--feedpath DIR [--timeout SEC]] [--max-time SEC] [--grace SEC] [--foreground]
               [--restart no|on-failure|always [--max-restarts N] [--backoff MIN[:MAX]]]
+              [--log FILE | --log-stdout FILE --log-stderr FILE [--log-max SIZE] [--log-keep N]]
               [--keep-feedback] [--debug] -- CMD [ARG...]
 
 Runs CMD (no shell) in a cgroup of its own where the system allows it, else as the leader of its
@@ -39,7 +43,8 @@ the terminal (only CMD itself is then signalled where there is no cgroup). Every
 in the registry's history. Exit status: the command's own; 128+N if it died of signal N; 124 on
 timeout; 125 if launch itself failed; 126 if CMD is not executable; 127 if it is not found.`;
 
-const VALUE = ['db', 'taskid', 'name', 'info1', 'info2', 'info3', 'feedpath', 'timeout', 'grace', 'max-time', 'restart', 'max-restarts', 'backoff'] as const;
+const VALUE = ['db', 'taskid', 'name', 'info1', 'info2', 'info3', 'feedpath', 'timeout', 'grace', 'max-time', 'restart', 'max-restarts', 'backoff',
+  'log', 'log-stdout', 'log-stderr', 'log-max', 'log-keep'] as const;
 const FLAG = ['keep-feedback', 'foreground', 'debug', 'help'] as const;
 
 const bad = (msg: string) => new ExitError(msg, EXIT.launchFailed);
@@ -50,6 +55,22 @@ function restartRule(policy: string | undefined, max: string | undefined, backof
   const b = backoff === undefined ? DEFAULT_BACKOFF : parseBackoff(backoff);
   if (!b) throw bad(`--backoff needs MIN[:MAX] in seconds, MIN no more than MAX (as in 0.5:60); got '${backoff}'`);
   return { policy: (policy ?? 'no') as RestartPolicy, maxRestarts: max === undefined ? null : Number(max), backoffMinSec: b.minSec, backoffMaxSec: b.maxSec };
+}
+
+function logPlan(v: Partial<Record<(typeof VALUE)[number], string>>): LogPlan | null {
+  if (v.log !== undefined && (v['log-stdout'] !== undefined || v['log-stderr'] !== undefined)) throw bad('--log takes both streams; split them with --log-stdout and --log-stderr instead');
+  const stdout = v.log ?? v['log-stdout'] ?? null;
+  const stderr = v.log ?? v['log-stderr'] ?? null;
+  if (stdout === null && stderr === null) {
+    if (v['log-max'] !== undefined || v['log-keep'] !== undefined) throw bad('--log-max and --log-keep go with --log FILE (or --log-stdout/--log-stderr)');
+    return null;
+  }
+  if (stdout === '' || stderr === '') throw bad('a log needs a file name');
+  const maxBytes = v['log-max'] === undefined ? DEFAULT_LOG_MAX : parseSize(v['log-max']);
+  if (maxBytes === null) throw bad(`--log-max needs a size, as in 10M, 512K or 1G; got '${v['log-max']}'`);
+  const keep = v['log-keep'] === undefined ? DEFAULT_LOG_KEEP : Number(v['log-keep']);
+  if (!Number.isInteger(keep) || keep < 0 || keep > 1000) throw bad(`--log-keep needs a whole number of old files to keep; got '${v['log-keep']}'`);
+  return { stdout: stdout && resolvePath(stdout), stderr: stderr && resolvePath(stderr), maxBytes, keep };
 }
 
 export function parseLaunchArgs(argv: string[]): LaunchOptions {
@@ -98,6 +119,7 @@ export function parseLaunchArgs(argv: string[]): LaunchOptions {
     keepFeedback: f['keep-feedback'] === true,
     foreground: f.foreground === true,
     rule: restartRule(v.restart, v['max-restarts'], v.backoff),
+    log: logPlan(v),
     debug: f.debug === true,
     help: f.help === true,
     command,

@@ -20,6 +20,7 @@ import { HeartbeatWatch } from './heartbeat';
 import { Race, Runs } from './race';
 import { ignoredOnEntry, LaunchSignals } from './signals';
 import { spawnTask } from './spawn';
+import { TaskLogs } from './output';
 import type { LaunchOptions } from './args';
 
 /** How long the child's pid may wait for a locked registry before the task is stopped rather than run unrecorded. */
@@ -82,6 +83,7 @@ function takeTask(reg: Registry, o: LaunchOptions, feedDir: string | null): Laun
     graceSec: o.graceSec,
     launcher: { pid: process.pid, start: procStartTime(process.pid) ?? 0 },
     rule: o.rule,
+    logs: { stdout: o.log?.stdout ?? null, stderr: o.log?.stderr ?? null },
   };
   try {
     if (o.taskid === undefined) {
@@ -189,6 +191,15 @@ async function runOnce(holder: { reg: Registry }, task: LaunchedTask, o: LaunchO
   await new Promise((r) => setImmediate(r)); // a signal that came while the claim waited is handled now, before the spawn
   if (race.early) return notStarted(endingOf({ code: null, signal: race.early }, { kind: 'killed', note: `launch received ${race.early} before the command started, so it never ran` }));
 
+  let logs: TaskLogs | null = null;
+  if (o.log) {
+    try {
+      logs = new TaskLogs(o.log);
+    } catch (err) {
+      say(`launch: ${(err as Error).message}`);
+      return notStarted(failedToStart(null, o.command[0], (err as Error).message));
+    }
+  }
   const cg = createTaskCgroup(reg.key, task.id);
   const env: NodeJS.ProcessEnv = { ...markEnv(mark), TASKWATCH_DB: reg.file, ...(feedFile ? { TASKWATCH_FEEDBACK: feedFile } : {}) };
   for (const [k, v] of Object.entries(process.env)) if (!(k in env) && k !== 'TASKWATCH_FEEDBACK' && k !== 'TASKWATCH_SIGIGN') env[k] = v;
@@ -198,13 +209,16 @@ async function runOnce(holder: { reg: Registry }, task: LaunchedTask, o: LaunchO
     cgroupProcs: 'dir' in cg ? join(cg.dir, 'cgroup.procs') : null,
     ownGroup: !o.foreground,
     ignore: sig.ignored,
+    pipe: { stdout: o.log?.stdout != null, stderr: o.log?.stderr != null },
   });
   if (!sp.ok) {
+    await logs?.close();
     if ('dir' in cg) removeCgroup(cg.dir);
     const ending = failedToStart(sp.errno, o.command[0], sp.message);
     say(`launch: ${endingFields(ending).termerror}`);
     return notStarted(ending);
   }
+  logs?.follow(sp.output.stdout, sp.output.stderr);
   const cgroup = 'dir' in cg && sp.joinedCgroup ? cg.dir : null;
   if ('dir' in cg && !cgroup) removeCgroup(cg.dir);
   log(`task ${task.id}: run ${task.run}, pid ${sp.pid} started; ${cgroup ? `cgroup ${cgroup}` : `process group (${'why' in cg ? cg.why : sp.note})`}`);
@@ -260,6 +274,7 @@ async function runOnce(holder: { reg: Registry }, task: LaunchedTask, o: LaunchO
   log(`task ${task.id}: ${ending.outcome}`);
   const cleanup = async () => {
     if (race.terminating) await race.terminating; // what is left still gets its SIGKILL after the grace
+    await logs?.close();
     if (cgroup) removeCgroup(cgroup);
   };
   return { self, ending, notes, endedAt, unrecorded: recorded === 'failed', cleanup };

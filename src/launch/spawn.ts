@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
+import type { Readable } from 'node:stream';
 import type { Exit } from '../task/outcome';
 import { readProc } from '../proc/identity';
 
@@ -38,11 +39,15 @@ export interface SpawnPlan {
   ownGroup: boolean;
   /** Signals to keep ignored in the task (SIGHUP under nohup...). */
   ignore: readonly string[];
+  /** Which of its stdout and stderr come to launch (for --log) instead of being inherited. */
+  pipe: { stdout: boolean; stderr: boolean };
 }
 
 export type Spawned =
-  | { ok: true; pid: number; exited: Promise<Exit>; joinedCgroup: boolean; ownGroup: boolean; note: string | null }
+  | { ok: true; pid: number; exited: Promise<Exit>; joinedCgroup: boolean; ownGroup: boolean; note: string | null; output: { stdout: Readable | null; stderr: Readable | null } }
   | { ok: false; errno: string | null; message: string };
+
+const outputOf = (child: ChildProcess) => ({ stdout: child.stdout, stderr: child.stderr });
 
 /** Resolves when the child exits: listened for from the spawn on, so a quick exit is never missed. */
 function exitOf(child: ChildProcess): Promise<Exit> {
@@ -59,11 +64,12 @@ export async function spawnTask(p: SpawnPlan): Promise<Spawned> {
   // With no terminal to keep, no cgroup to join and no signal to keep ignored, a session of its own
   // is as good as a group of its own, and Node's spawn makes it without the helper's few ms.
   if (p.cgroupProcs === null && p.ownGroup && p.ignore.length === 0 && readProc(process.pid)?.tty === 0) return spawnDirect(p, null);
+  const [out, err] = [p.pipe.stdout ? 'pipe' : 'inherit', p.pipe.stderr ? 'pipe' : 'inherit'] as const;
   if (!PERL) return spawnDirect(p, 'no perl here: the task gets a session of its own (no terminal, no cgroup)');
   const sigs = p.ignore.map((s) => s.replace(/^SIG/, '')).join(',');
   let child: ChildProcess;
   try {
-    child = spawn(PERL, ['-e', HELPER, p.cgroupProcs ?? '', p.ownGroup ? '1' : '0', sigs, ...p.command], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'], env: p.env });
+    child = spawn(PERL, ['-e', HELPER, p.cgroupProcs ?? '', p.ownGroup ? '1' : '0', sigs, ...p.command], { stdio: ['inherit', out, err, 'pipe'], env: p.env });
   } catch (err) {
     return { ok: false, errno: (err as NodeJS.ErrnoException).code ?? null, message: (err as Error).message };
   }
@@ -88,14 +94,17 @@ export async function spawnTask(p: SpawnPlan): Promise<Spawned> {
     return { ok: false, errno, message: errno ?? `errno ${lines.exec}` };
   }
   const cgErr = lines.cgroup !== undefined ? ERRNO.get(Number(lines.cgroup)) ?? lines.cgroup : null;
-  return { ok: true, pid: child.pid, exited, joinedCgroup: p.cgroupProcs !== null && cgErr === null, ownGroup: p.ownGroup, note: cgErr ? `could not join its cgroup (${cgErr})` : null };
+  return {
+    ok: true, pid: child.pid, exited, joinedCgroup: p.cgroupProcs !== null && cgErr === null, ownGroup: p.ownGroup,
+    note: cgErr ? `could not join its cgroup (${cgErr})` : null, output: outputOf(child),
+  };
 }
 
 /** Without the helper: Node's own spawn, whose only way to a new process group is a new session. */
 async function spawnDirect(p: SpawnPlan, note: string | null): Promise<Spawned> {
   let child: ChildProcess;
   try {
-    child = spawn(p.command[0], p.command.slice(1), { stdio: 'inherit', detached: true, env: p.env });
+    child = spawn(p.command[0], p.command.slice(1), { stdio: ['inherit', p.pipe.stdout ? 'pipe' : 'inherit', p.pipe.stderr ? 'pipe' : 'inherit'], detached: true, env: p.env });
   } catch (err) {
     return { ok: false, errno: (err as NodeJS.ErrnoException).code ?? null, message: (err as Error).message };
   }
@@ -103,5 +112,5 @@ async function spawnDirect(p: SpawnPlan, note: string | null): Promise<Spawned> 
     const err = await new Promise<NodeJS.ErrnoException>((r) => child.once('error', r));
     return { ok: false, errno: err.code ?? null, message: err.message };
   }
-  return { ok: true, pid: child.pid, exited: exitOf(child), joinedCgroup: false, ownGroup: true, note };
+  return { ok: true, pid: child.pid, exited: exitOf(child), joinedCgroup: false, ownGroup: true, note, output: outputOf(child) };
 }

@@ -41,6 +41,12 @@ export interface ReservedTask extends Common {
  */
 export type RecordedStatus = WatchedStatus | 'BACKOFF' | 'LOST';
 
+/** Where --log sends the task's output; null for a stream that is inherited. */
+export interface TaskLogPaths {
+  stdout: string | null;
+  stderr: string | null;
+}
+
 export interface LaunchedTask extends Common {
   state: RecordedStatus;
   command: string[];
@@ -53,6 +59,7 @@ export interface LaunchedTask extends Common {
   rule: RestartRule;
   /** While BACKOFF: when the next run is due (epoch seconds). */
   nextStartAt: number | null;
+  logs: TaskLogPaths;
   launcher: ProcessId | null;
   /** The child; null until the launcher has recorded it. */
   leader: ProcessId | null;
