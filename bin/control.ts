@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import * as path from 'node:path';
 import { runMain } from '../src/cli/run';
 import { cliParser } from '../src/cli/parser';
 import { ExitError, EXIT } from '../src/errors';
@@ -26,13 +27,16 @@ const COMMANDS = {
   update: { creates: false, load: () => (require('../src/control/update') as typeof import('../src/control/update')).command },
   wait: { creates: false, load: () => (require('../src/control/wait') as typeof import('../src/control/wait')).command },
   logs: { creates: false, load: () => (require('../src/control/logs') as typeof import('../src/control/logs')).command },
+  scale: { creates: true, load: () => (require('../src/control/scale') as typeof import('../src/control/scale')).command },
+  pools: { creates: false, load: () => (require('../src/control/pools') as typeof import('../src/control/pools')).command },
+  'delete-pool': { creates: false, load: () => (require('../src/control/scale') as typeof import('../src/control/scale')).commandDelete },
 } satisfies Record<string, Entry>;
 
 type CommandName = keyof typeof COMMANDS;
 const NAMES = Object.keys(COMMANDS) as CommandName[];
 
 function parseArgs() {
-  return cliParser('control', '$0 [--db FILE] --reserve|--list|--history|--feedback ID|--logs ID|--kill ID|--killall NAME|--wait ID...|--clear|--initialize|--update')
+  return cliParser('control', '$0 [--db FILE] --reserve|--list|--history|--feedback ID|--logs ID|--kill ID|--killall NAME|--wait ID...|--scale NAME N|--pools|--delete-pool NAME|--clear|--initialize|--update')
     .option('db', { type: 'string', describe: 'registry file (default $TASKWATCH_DB, else $XDG_STATE_HOME/taskwatch/taskwatch.db)' })
     .option('reserve', { type: 'boolean', describe: 'reserve a task id and print it' })
     .option('name', { type: 'string', describe: 'with --reserve: the task name; with --history: only this name' })
@@ -57,7 +61,18 @@ function parseArgs() {
     .option('update', { type: 'boolean', describe: 'sweep lapsed reservations, refresh durations, settle lost tasks' })
     .option('wait', { type: 'array', string: true, describe: 'wait until these tasks (or, with --name, every live task of that name) have ended for good; exit with their status' })
     .option('timeout', { type: 'string', describe: 'with --wait: give up after this many seconds (exit 124)' })
+    .option('scale', { type: 'array', string: true, describe: 'NAME N [-- CMD ARGS]: make a pool of N instances of CMD, or change N (0 stops them)' })
+    .option('pools', { type: 'boolean', describe: 'show pools: desired and running instances, supervisor, dead/stalled/restart counts' })
+    .option('delete-pool', { type: 'string', describe: 'stop a pool and forget it' })
+    .option('feedpath', { type: 'string', describe: "with --scale: the instances' feedback directory" })
+    .option('max-time', { type: 'string', describe: 'with --scale: a limit on each run of an instance' })
+    .option('restart', { type: 'string', describe: 'with --scale: no, on-failure or always (default always)' })
+    .option('max-restarts', { type: 'string', describe: 'with --scale: restarts of one instance before it gives up' })
+    .option('backoff', { type: 'string', describe: 'with --scale: MIN[:MAX] seconds between restarts' })
+    .option('log-max', { type: 'string', describe: "with --scale: rotate each instance's log at this size (default 10M)" })
+    .option('log-keep', { type: 'string', describe: 'with --scale: old log files kept (default 2)' })
     .option('json', { type: 'boolean', describe: 'machine-readable output' })
+    .parserConfiguration({ 'populate--': true, 'parse-positional-numbers': false })
     .parseSync();
 }
 
@@ -68,14 +83,17 @@ function out(text: string): void {
 async function main(): Promise<number> {
   const a = parseArgs();
   const given = NAMES.filter((c) => a[c] !== undefined && a[c] !== false);
-  if (a.timeout !== undefined && a.wait === undefined) throw new ExitError('--timeout goes with --wait', EXIT.usage);
+  if (a.timeout !== undefined && a.wait === undefined && a.scale === undefined) throw new ExitError('--timeout goes with --wait or --scale', EXIT.usage);
   if (given.length === 0) throw new ExitError(`nothing to do: give one of ${NAMES.map((c) => `--${c}`).join(', ')} (see --help)`, EXIT.usage);
   if (given.length > 1) throw new ExitError(`give one command at a time, not ${given.map((c) => `--${c}`).join(' and ')}`, EXIT.usage);
   if (a.follow && a.feedback === undefined && a.logs === undefined) throw new ExitError('--follow goes with --feedback ID or --logs ID', EXIT.usage);
   if (a.lines !== undefined && a.logs === undefined) throw new ExitError('--lines goes with --logs ID', EXIT.usage);
   if (a.db === '') throw new ExitError('--db needs a file name', EXIT.usage);
   const command: Entry = COMMANDS[given[0]];
-  const run = command.load()({ ...a, json: a.json === true } as ControlArgs); // usage errors before any registry is opened
+  const extra = (a as { '--'?: Array<string | number> })['--'];
+  if (extra && extra.length > 0 && a.scale === undefined) throw new ExitError('a command after -- goes with --scale NAME N', EXIT.usage);
+  const args = { ...a, json: a.json === true, command: extra?.map(String), launchBin: path.join(__dirname, 'launch.js') } as unknown as ControlArgs;
+  const run = command.load()(args); // usage errors before any registry is opened
   const reg = openFor(a.db, { create: command.creates });
   try {
     return await run(reg, out);

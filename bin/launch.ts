@@ -11,7 +11,9 @@ runMain(
       process.stdout.write(`${USAGE}\n`);
       return 0;
     }
-    return launch(o);
+    if (o.superviseePool === undefined) return launch(o);
+    const log = o.debug ? (m: string) => process.stderr.write(`launch --pool: [${Date.now()}] ${m}\n`) : () => {};
+    return (require('../src/pool/supervisor') as typeof import('../src/pool/supervisor')).superviseePool(o.superviseePool, o.db, o.debug, log);
   },
   { registry: EXIT.launchFailed, internal: EXIT.launchFailed },
 );

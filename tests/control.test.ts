@@ -38,7 +38,7 @@ test('control --list: "No tasks." when empty; --json has exactly the documented 
   assert.deepEqual(await t.json('--list'), []);
   await t.control('--reserve', '--name', 'n1', '--info1', 'a');
   const [e] = await t.json<Array<Record<string, unknown>>>('--list');
-  assert.deepEqual(Object.keys(e), ['taskid', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'starttime', 'duration', 'feedback', 'timer', 'timeout', 'cpu', 'memory', 'containment', 'restarts', 'last_outcome']);
+  assert.deepEqual(Object.keys(e), ['taskid', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'starttime', 'duration', 'feedback', 'timer', 'timeout', 'cpu', 'memory', 'containment', 'restarts', 'last_outcome', 'pool', 'instance']);
   assert.deepEqual([e.name, e.info1, e.status, e.feedback, e.containment], ['n1', 'a', 'RESERVED', false, null]);
   const table = await t.control('--list');
   const header = table.stdout.split('\n')[1];

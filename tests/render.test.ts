@@ -15,7 +15,7 @@ test('render: rows past the cli-table3 part are byte for byte what cli-table3 pr
 test('render: the list table; control characters in names cannot reach the terminal', () => {
   const e: ListEntry = {
     taskid: 7, name: 'evil\u001b[2Jname\nx', info1: null, info2: null, info3: null, pid: 123, status: 'SILENT', starttime: null,
-    duration: 2.5, feedback: true, timer: 1, timeout: 4, cpu: 0.5, memory: 2 * 1048576, containment: 'cgroup', restarts: 0, last_outcome: null,
+    duration: 2.5, feedback: true, timer: 1, timeout: 4, cpu: 0.5, memory: 2 * 1048576, containment: 'cgroup', restarts: 0, last_outcome: null, pool: null, instance: null,
   };
   const out = renderList([e]);
   assert.doesNotMatch(out, /\u001b/);

@@ -20,6 +20,19 @@ export interface ControlArgs {
   timeout?: string;
   logs?: string;
   lines?: string;
+  /** --scale NAME N, and the command after -- */
+  scale?: string[];
+  command?: string[];
+  deletePool?: string;
+  feedpath?: string;
+  maxTime?: string;
+  restart?: string;
+  maxRestarts?: string;
+  backoff?: string;
+  logMax?: string;
+  logKeep?: string;
+  /** Where the launch bin is (a pool's supervisor is one): beside control's own. */
+  launchBin: string;
 }
 
 /** Prints one line (or a block) on stdout. */

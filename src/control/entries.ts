@@ -25,6 +25,9 @@ export interface ListEntry {
   /** How many times it was started again (--restart), and how its last run before this one ended. */
   restarts: number;
   last_outcome: Outcome | null;
+  /** The pool it is an instance of, and which one; null for a task of its own. */
+  pool: string | null;
+  instance: number | null;
 }
 
 /** One ended task, with exactly the keys `control --history --json` prints. */
@@ -85,4 +88,19 @@ export function historyEntry(h: HistoryRow): HistoryEntry {
     run: h.run ?? 1,
     status: h.status ?? null,
   };
+}
+
+/** One pool, with exactly the keys `control --pools --json` prints. */
+export interface PoolEntry {
+  name: string;
+  desired: number;
+  active: number;
+  command: string[];
+  created: number;
+  supervisor_pid: number | null;
+  supervised_since: number | null;
+  last_heartbeat: number | null;
+  dead: number;
+  stalled: number;
+  restarts: number;
 }

@@ -5,9 +5,9 @@ import { isBusy } from '../db/errors';
 import type { Registry } from '../db/registry';
 import type { LaunchedTask, Task } from '../task/model';
 import type { Command } from './command';
-import { launcherAlive } from './live';
+import { launcherAlive } from '../lost';
 import { describeUnknown } from './lookup';
-import { settleLost } from './settle';
+import { settleLost } from '../lost';
 
 /** How long past the grace `--kill` waits for the launcher to archive before it says it did not. */
 const MARGIN_SEC = 5;

@@ -28,6 +28,8 @@ export async function listTasks(reg: Registry): Promise<ListEntry[]> {
       containment: launched?.leader ? (launched.cgroup ? 'cgroup' : 'pgroup') : null,
       restarts: launched?.restarts ?? 0,
       last_outcome: launched?.lastOutcome ?? null,
+      pool: launched?.pool?.name ?? null,
+      instance: launched?.pool?.instance ?? null,
     };
   });
   // One call for every pid: pidusage spawns getconf for each call made before its cache fills.
@@ -53,6 +55,7 @@ export async function listTasks(reg: Registry): Promise<ListEntry[]> {
 
 /** control --list [--json] */
 export const command: Command = (a) => async (reg, out) => {
+  (require('./pools') as typeof import('./pools')).healPools(reg, a.launchBin); // a list that shows pools keeps them supervised
   const entries = await listTasks(reg);
   // The table's module (cli-table3) loads only when a table is printed.
   out(a.json ? JSON.stringify(entries) : (require('./render') as typeof import('./render')).renderList(entries));

@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { HistoryEntry, ListEntry } from './entries';
+import type { HistoryEntry, ListEntry, PoolEntry } from './entries';
 import { localTime } from '../time';
 
 const secs = (v: number | null) => (v == null ? '' : v.toFixed(1));
@@ -63,6 +63,17 @@ export function renderHistory(entries: HistoryEntry[]): string {
     entries.map((h) => [
       str(h.id), str(h.taskid), str(h.name), str(h.info1), str(h.outcome), str(h.exitcode), str(h.termsignal), localTime(h.starttime),
       localTime(h.endtime), secs(h.duration), clip(str(h.termerror), 40), clip(JSON.stringify(h.feedback), 40),
+    ]),
+  );
+}
+
+export function renderPools(entries: PoolEntry[]): string {
+  if (entries.length === 0) return 'No pools.';
+  return table(
+    ['pool', 'wanted', 'running', 'supervisor', 'since', 'last beat(s)', 'dead', 'stalled', 'restarts', 'command'],
+    entries.map((p) => [
+      str(p.name), str(p.desired), str(p.active), p.supervisor_pid == null ? (p.desired > 0 ? 'none' : '') : str(p.supervisor_pid), localTime(p.supervised_since),
+      secs(p.last_heartbeat), str(p.dead), str(p.stalled), str(p.restarts), clip(str(p.command.join(' ')), 30),
     ]),
   );
 }

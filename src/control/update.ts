@@ -1,8 +1,8 @@
 import { EXIT } from '../errors';
 import type { Registry } from '../db/registry';
 import type { Command } from './command';
-import { launcherAlive } from './live';
-import { settleLost } from './settle';
+import { launcherAlive } from '../lost';
+import { settleLost } from '../lost';
 
 /**
  * Sweeps lapsed reservations, refreshes durations, and settles tasks whose launcher died: archived

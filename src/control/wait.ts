@@ -6,7 +6,7 @@ import { watchExit, type ExitWatch } from '../proc/exit-watch';
 import { recordedStatus } from '../task/outcome';
 import type { Command } from './command';
 import { historyEntry } from './entries';
-import { launcherAlive } from './live';
+import { launcherAlive } from '../lost';
 import { describeUnknown } from './lookup';
 
 // control --wait ID... | --wait --name NAME [--timeout S]: blocks until the tasks have ended for good
@@ -53,6 +53,7 @@ export async function waitTasks(reg: Registry, ids: number[], timeoutSec: number
           }
           if (t.state === 'RESERVED') continue; // not launched yet: its launch will change the registry
           if (!launcherAlive(t) || !t.launcher) {
+            if (!reg.task(id)) return check(); // it archived and exited between the two looks: ended, not lost
             end({ taskid: id, outcome: null, status: EXIT.launchFailed, message: `task ${id} is LOST (its launcher is gone): nobody will archive it until control --update or --kill settles it` });
             continue;
           }

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { foreignTables, migrate, recreate, registryKey, version } from './schema';
 import { RegistryError, isBusy } from './errors';
-import { DEFAULT_GRACE_SEC, type Infos, type LaunchedTask, type ProcessId, type RecordedStatus, type ReservedTask, type Task, type TaskLogPaths } from '../task/model';
+import { DEFAULT_GRACE_SEC, type Infos, type LaunchedTask, type Pool, type PoolOptions, type ProcessId, type RecordedStatus, type ReservedTask, type Task, type TaskLogPaths } from '../task/model';
 import type { EndingFields, Outcome } from '../task/outcome';
 import type { RestartPolicy, RestartRule } from '../task/restart';
 import { feedbackFileName } from '../feedback/file';
@@ -48,6 +48,22 @@ interface TaskRow {
   next_start: number | null;
   log_out: string | null;
   log_err: string | null;
+  pool: string | null;
+  instance: number | null;
+}
+
+interface PoolRow {
+  name: string;
+  desired: number;
+  command: string;
+  options: string;
+  created: number;
+  supervisor_pid: number | null;
+  supervisor_start: number | null;
+  supervised_since: number | null;
+  dead: number;
+  stalled: number;
+  restarts: number;
 }
 
 export interface HistoryRow {
@@ -83,6 +99,7 @@ export interface LaunchFields extends Infos {
   launcher: ProcessId;
   rule: RestartRule;
   logs: TaskLogPaths;
+  pool?: { name: string; instance: number };
 }
 
 /** An ending as history stores it: the outcome's columns, launch's exit status, the final feedback, and when the process ended. */
@@ -302,6 +319,7 @@ export class Registry {
       },
       nextStartAt: r.next_start,
       logs: { stdout: r.log_out, stderr: r.log_err },
+      pool: r.pool !== null && r.instance !== null ? { name: r.pool, instance: r.instance } : null,
       launcher: r.launcher_pid != null && r.launcher_start != null ? { pid: r.launcher_pid, start: r.launcher_start } : null,
       leader: r.pid != null && r.pid_start != null ? { pid: r.pid, start: r.pid_start } : null,
       watch: r.feeddir && r.timeout != null ? { feedFile: feedbackFileName(r.feeddir, this.key, r.id), timeoutSec: r.timeout } : null,
@@ -345,12 +363,13 @@ export class Registry {
         const r = this.db
           .prepare(
             `INSERT INTO tasks (name, info1, info2, info3, status, feedback, reservetime, starttime, lastupdate, timeout, max_time,
-               command, feeddir, grace, launcher_pid, launcher_start, restart, max_restarts, backoff_min, backoff_max, log_out, log_err)
-             VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               command, feeddir, grace, launcher_pid, launcher_start, restart, max_restarts, backoff_min, backoff_max, log_out, log_err,
+               pool, instance)
+             VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(f.name ?? null, f.info1 ?? null, f.info2 ?? null, f.info3 ?? null, f.feedDir ? 1 : 0, now, now, now, f.timeoutSec, f.maxTimeSec,
             JSON.stringify(f.command), f.feedDir, f.graceSec, f.launcher.pid, f.launcher.start, f.rule.policy, f.rule.maxRestarts,
-            f.rule.backoffMinSec, f.rule.backoffMaxSec, f.logs.stdout, f.logs.stderr);
+            f.rule.backoffMinSec, f.rule.backoffMaxSec, f.logs.stdout, f.logs.stderr, f.pool?.name ?? null, f.pool?.instance ?? null);
         return this.launched(Number(r.lastInsertRowid));
       })
       .immediate();
@@ -469,6 +488,75 @@ export class Registry {
           .run(note, t.id);
       })
       .immediate();
+  }
+
+  private toPool(r: PoolRow): Pool {
+    return {
+      name: r.name,
+      desired: r.desired,
+      command: commandArray(r.command) ?? [],
+      options: JSON.parse(r.options) as PoolOptions,
+      createdAt: r.created,
+      supervisor: r.supervisor_pid != null && r.supervisor_start != null ? { pid: r.supervisor_pid, start: r.supervisor_start } : null,
+      supervisedSince: r.supervised_since,
+      dead: r.dead,
+      stalled: r.stalled,
+      restarts: r.restarts,
+    };
+  }
+
+  pool(name: string): Pool | undefined {
+    const r = this.db.prepare(`SELECT * FROM pools WHERE name = ?`).get(name) as PoolRow | undefined;
+    return r && this.toPool(r);
+  }
+
+  pools(): Pool[] {
+    return (this.db.prepare(`SELECT * FROM pools ORDER BY name`).all() as PoolRow[]).map((r) => this.toPool(r));
+  }
+
+  /** Creates a pool, or changes how many instances it wants; the command and options are the pool's from its creation. */
+  scalePool(name: string, desired: number, def: { command: string[]; options: PoolOptions } | null, now = nowSec()): { created: boolean } | { missing: true } {
+    return this.db
+      .transaction(() => {
+        const r = this.db.prepare(`UPDATE pools SET desired = ? WHERE name = ?`).run(desired, name);
+        if (r.changes === 1) return { created: false };
+        if (!def) return { missing: true as const };
+        this.db.prepare(`INSERT INTO pools (name, desired, command, options, created) VALUES (?, ?, ?, ?, ?)`)
+          .run(name, desired, JSON.stringify(def.command), JSON.stringify(def.options), now);
+        return { created: true };
+      })
+      .immediate();
+  }
+
+  /** Takes the pool for this supervisor, unless a live one (`alive`) holds it. */
+  claimPool(name: string, me: ProcessId, alive: (p: ProcessId) => boolean, now = nowSec()): boolean {
+    return this.db
+      .transaction(() => {
+        const p = this.pool(name);
+        if (!p || (p.supervisor && !(p.supervisor.pid === me.pid && p.supervisor.start === me.start) && alive(p.supervisor))) return false;
+        this.db.prepare(`UPDATE pools SET supervisor_pid = ?, supervisor_start = ?, supervised_since = ? WHERE name = ?`).run(me.pid, me.start, now, name);
+        return true;
+      })
+      .immediate();
+  }
+
+  releasePool(name: string, me: ProcessId): void {
+    this.db.prepare(`UPDATE pools SET supervisor_pid = NULL, supervisor_start = NULL, supervised_since = NULL WHERE name = ? AND supervisor_pid = ? AND supervisor_start = ?`)
+      .run(name, me.pid, me.start);
+  }
+
+  /** Counts what happened to an instance's run (dead, stalled, restarted). */
+  countPool(name: string, c: { dead?: number; stalled?: number; restarts?: number }): void {
+    this.db.prepare(`UPDATE pools SET dead = dead + ?, stalled = stalled + ?, restarts = restarts + ? WHERE name = ?`)
+      .run(c.dead ?? 0, c.stalled ?? 0, c.restarts ?? 0, name);
+  }
+
+  deletePool(name: string): boolean {
+    return this.db.prepare(`DELETE FROM pools WHERE name = ?`).run(name).changes === 1;
+  }
+
+  poolTasks(name: string): Task[] {
+    return (this.db.prepare(`SELECT * FROM tasks WHERE pool = ? ORDER BY instance, id`).all(name) as TaskRow[]).map((r) => this.toTask(r));
   }
 
   task(id: number): Task | undefined {

@@ -69,9 +69,24 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
     for (const r of rows) set.run(dirname(r.feedpath), r.id);
     db.exec(`ALTER TABLE tasks DROP COLUMN feedpath;`);
   },
-  // 4: restarts. A task keeps its id across runs; each run is its own history row, numbered.
+  // 4: restarts (a task keeps its id across runs; each run is its own history row, numbered),
+  // output logs, and pools: N instances of a command, each an ordinary task, kept by one supervisor.
   (db) =>
     db.exec(`
+      CREATE TABLE pools (
+        name TEXT PRIMARY KEY,
+        desired INTEGER NOT NULL,
+        command TEXT NOT NULL,                  -- JSON argv
+        options TEXT NOT NULL,                  -- JSON: heartbeat, grace, restart rule, log caps
+        created REAL NOT NULL,
+        supervisor_pid INTEGER, supervisor_start INTEGER, supervised_since REAL,
+        dead INTEGER NOT NULL DEFAULT 0,        -- instance runs that ended other than by a stop
+        stalled INTEGER NOT NULL DEFAULT 0,     -- of those, ended for a heartbeat timeout
+        restarts INTEGER NOT NULL DEFAULT 0
+      );
+      ALTER TABLE tasks ADD COLUMN pool TEXT;
+      ALTER TABLE tasks ADD COLUMN instance INTEGER;
+      CREATE INDEX tasks_pool ON tasks(pool);
       ALTER TABLE tasks ADD COLUMN restart TEXT NOT NULL DEFAULT 'no';  -- no, on-failure, always
       ALTER TABLE tasks ADD COLUMN max_restarts INTEGER;                -- NULL: no limit
       ALTER TABLE tasks ADD COLUMN backoff_min REAL NOT NULL DEFAULT 0.1;
@@ -121,7 +136,7 @@ export function recreate(db: Database): void {
     const seq = (db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'tasks'`).get() as { seq: number } | undefined)?.seq ?? 0;
     const maxHist = (db.prepare('SELECT MAX(taskid) AS m FROM history').get() as { m: number | null }).m ?? 0;
     const key = registryKey(db);
-    db.exec('DROP TABLE IF EXISTS tasks; DROP TABLE IF EXISTS history; DROP TABLE IF EXISTS feedbacks; DROP TABLE IF EXISTS meta;');
+    db.exec('DROP TABLE IF EXISTS tasks; DROP TABLE IF EXISTS history; DROP TABLE IF EXISTS feedbacks; DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS pools;');
     db.prepare(`DELETE FROM sqlite_sequence`).run();
     db.pragma('user_version = 0');
     for (const m of MIGRATIONS) m(db);

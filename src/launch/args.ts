@@ -23,6 +23,10 @@ export interface LaunchOptions {
   foreground: boolean;
   rule: RestartRule;
   log: LogPlan | null;
+  /** Set by a pool's supervisor for each instance it starts; never from the command line. */
+  pool?: { name: string; instance: number };
+  /** launch --pool NAME: be that pool's supervisor (started by control --scale); no command. */
+  superviseePool?: string;
   debug: boolean;
   help: boolean;
   command: string[];
@@ -44,7 +48,7 @@ in the registry's history. Exit status: the command's own; 128+N if it died of s
 timeout; 125 if launch itself failed; 126 if CMD is not executable; 127 if it is not found.`;
 
 const VALUE = ['db', 'taskid', 'name', 'info1', 'info2', 'info3', 'feedpath', 'timeout', 'grace', 'max-time', 'restart', 'max-restarts', 'backoff',
-  'log', 'log-stdout', 'log-stderr', 'log-max', 'log-keep'] as const;
+  'log', 'log-stdout', 'log-stderr', 'log-max', 'log-keep', 'pool'] as const;
 const FLAG = ['keep-feedback', 'foreground', 'debug', 'help'] as const;
 
 const bad = (msg: string) => new ExitError(msg, EXIT.launchFailed);
@@ -120,11 +124,16 @@ export function parseLaunchArgs(argv: string[]): LaunchOptions {
     foreground: f.foreground === true,
     rule: restartRule(v.restart, v['max-restarts'], v.backoff),
     log: logPlan(v),
+    superviseePool: v.pool,
     debug: f.debug === true,
     help: f.help === true,
     command,
   };
   if (o.help) return o;
+  if (v.pool !== undefined) {
+    if (command.length > 0) throw bad('--pool runs a pool\'s supervisor, which takes no command: control --scale starts it');
+    return o;
+  }
   if (command.length === 0) throw bad('no command given: put it after --, as in: launch --max-time 60 -- ./job.sh');
   if (command[0] === '') throw bad('the command is an empty string');
   if (v.db === '') throw bad('--db needs a file name');

@@ -26,7 +26,7 @@ import type { LaunchOptions } from './args';
 /** How long the child's pid may wait for a locked registry before the task is stopped rather than run unrecorded. */
 const RECORD_PID_MS = 15_000;
 
-type Log = (m: string) => void;
+export type Log = (m: string) => void;
 
 /** Diagnostics go to stderr and are never fatal: a closed stderr must not cost the task its watcher. */
 const say = (m: string) => {
@@ -57,7 +57,7 @@ export async function launch(o: LaunchOptions): Promise<number> {
   }
 }
 
-function checkFeedDir(dir: string): string {
+export function checkFeedDir(dir: string): string {
   const abs = resolvePath(dir);
   let st: Stats;
   try {
@@ -70,7 +70,7 @@ function checkFeedDir(dir: string): string {
 }
 
 /** Claims the reserved --taskid, or reserves and claims a new id, recording who watches it. */
-function takeTask(reg: Registry, o: LaunchOptions, feedDir: string | null): LaunchedTask {
+export function takeTask(reg: Registry, o: LaunchOptions, feedDir: string | null): LaunchedTask {
   const fields: LaunchFields = {
     name: o.name,
     info1: o.info1,
@@ -84,6 +84,7 @@ function takeTask(reg: Registry, o: LaunchOptions, feedDir: string | null): Laun
     launcher: { pid: process.pid, start: procStartTime(process.pid) ?? 0 },
     rule: o.rule,
     logs: { stdout: o.log?.stdout ?? null, stderr: o.log?.stderr ?? null },
+    pool: o.pool,
   };
   try {
     if (o.taskid === undefined) {
@@ -122,7 +123,12 @@ interface RunResult {
  * The row stays between runs (BACKOFF); a stop signal (control --kill) at any time means no run
  * follows, and neither does a kill request the registry holds.
  */
-async function supervise(holder: { reg: Registry }, first: LaunchedTask, o: LaunchOptions, sig: { runs: Runs; ignored: string[] }, log: Log): Promise<number> {
+export interface RunHooks {
+  /** After each run is archived: how it ended, and whether another run follows. */
+  onRun?: (ending: Ending, restarting: boolean) => void;
+}
+
+export async function supervise(holder: { reg: Registry }, first: LaunchedTask, o: LaunchOptions, sig: { runs: Runs; ignored: string[] }, log: Log, hooks: RunHooks = {}): Promise<number> {
   const { runs } = sig;
   let task = first;
   let state: RestartState = { restarts: 0, streak: 0 };
@@ -139,6 +145,7 @@ async function supervise(holder: { reg: Registry }, first: LaunchedTask, o: Laun
     }
     let status = await archive(holder, r.self, r.ending, { notes: r.notes, endedAt: r.endedAt, keepFeedback: o.keepFeedback, restartAt }, log);
     log(`task ${task.id}: run ${task.run} archived`);
+    hooks.onRun?.(r.ending, decision?.restart === true);
     await r.cleanup();
     if (r.unrecorded) status = EXIT.launchFailed;
     if (!decision?.restart || status === EXIT.launchFailed) return status;

@@ -60,6 +60,8 @@ export interface LaunchedTask extends Common {
   /** While BACKOFF: when the next run is due (epoch seconds). */
   nextStartAt: number | null;
   logs: TaskLogPaths;
+  /** The pool it is an instance of, and which instance (1..N); null for a task of its own. */
+  pool: { name: string; instance: number } | null;
   launcher: ProcessId | null;
   /** The child; null until the launcher has recorded it. */
   leader: ProcessId | null;
@@ -81,3 +83,28 @@ export interface LaunchedTask extends Common {
 export type Task = ReservedTask | LaunchedTask;
 
 export const isLaunched = (t: Task): t is LaunchedTask => t.state !== 'RESERVED';
+
+/** How a pool's instances are run: what launch takes for a task, fixed for the pool. */
+export interface PoolOptions {
+  feedDir: string | null;
+  timeoutSec: number;
+  graceSec: number;
+  maxTimeSec: number | null;
+  rule: RestartRule;
+  logMaxBytes: number;
+  logKeep: number;
+}
+
+/** N instances of a command, kept alive by one supervisor process (a launch in pool mode). */
+export interface Pool {
+  name: string;
+  desired: number;
+  command: string[];
+  options: PoolOptions;
+  createdAt: number;
+  supervisor: ProcessId | null;
+  supervisedSince: number | null;
+  dead: number;
+  stalled: number;
+  restarts: number;
+}

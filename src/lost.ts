@@ -1,17 +1,33 @@
-import type { Registry } from '../db/registry';
-import type { LaunchedTask } from '../task/model';
-import { escapedNote, unprovenNote } from '../task/notes';
-import { endingOf, type Ending } from '../task/outcome';
-import { endTask } from '../archive';
-import { isCgroupDir, removeCgroup } from '../proc/cgroup';
-import { members, survey, type TaskTarget } from '../proc/members';
-import { terminate } from '../proc/terminate';
-import { quietMs } from './live';
+import type { Registry } from './db/registry';
+import type { LaunchedTask } from './task/model';
+import { escapedNote, unprovenNote } from './task/notes';
+import { endingOf, type Ending } from './task/outcome';
+import { endTask } from './archive';
+import { heartbeatOf } from './feedback/file';
+import { isCgroupDir, removeCgroup } from './proc/cgroup';
+import { isLauncher } from './proc/identity';
+import { members, survey, type TaskTarget } from './proc/members';
+import { terminate } from './proc/terminate';
 
 // A task whose launcher is gone (SIGKILLed, OOM-killed) has nobody to enforce its limits, end it,
-// or record its ending. Whichever control call meets it does: it proves which processes are still
-// the task's, ends them if they are over their timeout or --max-time (or asked to), and archives
-// the task once they are gone.
+// or record its ending. Whichever control call meets it does (or a pool's new supervisor, for the
+// instances of the one before it): it proves which processes are still the task's, ends them if
+// they are over their timeout or --max-time (or asked to), and archives the task once they are gone.
+
+/** True while the launcher recorded for the task is still that launch process. */
+export const launcherAlive = (t: LaunchedTask): boolean => t.launcher !== null && isLauncher(t.launcher.pid, t.launcher.start);
+
+/**
+ * How long the task has been quiet, in ms: since the last change of its feedback file (its ctime,
+ * which only the kernel sets, so a file touched into the future does not look fresh), the last
+ * heartbeat its launcher recorded, or its start. Wall-clock based: only the launcher, which watches
+ * continuously, can measure on the monotonic clock.
+ */
+export function quietMs(t: LaunchedTask, nowMs = Date.now()): number | null {
+  if (!t.watch) return null;
+  const beat = Math.max(heartbeatOf(t.watch.feedFile)?.ctimeMs ?? 0, (t.heartbeatAt ?? 0) * 1000, t.startedAt * 1000);
+  return nowMs - beat;
+}
 
 /** The task's processes as control may reach them: a cgroup only if the path really is one. */
 export function targetOf(t: LaunchedTask, registryKey: string): TaskTarget {
