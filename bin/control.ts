@@ -29,6 +29,7 @@ const COMMANDS = {
   logs: { creates: false, load: () => (require('../src/control/logs') as typeof import('../src/control/logs')).command },
   scale: { creates: true, load: () => (require('../src/control/scale') as typeof import('../src/control/scale')).command },
   pools: { creates: false, load: () => (require('../src/control/pools') as typeof import('../src/control/pools')).command },
+  release: { creates: false, load: () => (require('../src/control/release') as typeof import('../src/control/release')).command },
   'delete-pool': { creates: false, load: () => (require('../src/control/scale') as typeof import('../src/control/scale')).commandDelete },
 } satisfies Record<string, Entry>;
 
@@ -36,7 +37,7 @@ type CommandName = keyof typeof COMMANDS;
 const NAMES = Object.keys(COMMANDS) as CommandName[];
 
 function parseArgs() {
-  return cliParser('control', '$0 [--db FILE] --reserve|--list|--history|--feedback ID|--logs ID|--kill ID|--killall NAME|--wait ID...|--scale NAME N|--pools|--delete-pool NAME|--clear|--initialize|--update')
+  return cliParser('control', '$0 [--db FILE] --reserve|--release ID|--list|--history|--feedback ID|--logs ID|--kill ID|--killall NAME|--wait ID...|--scale NAME N|--pools|--delete-pool NAME|--clear|--initialize|--update')
     .option('db', { type: 'string', describe: 'registry file (default $TASKWATCH_DB, else $XDG_STATE_HOME/taskwatch/taskwatch.db)' })
     .option('reserve', { type: 'boolean', describe: 'reserve a task id and print it' })
     .option('name', { type: 'string', describe: 'with --reserve: the task name; with --history: only this name' })
@@ -55,7 +56,9 @@ function parseArgs() {
     .option('kill', { type: 'string', describe: 'terminate a running task' })
     .option('killall', { type: 'string', describe: 'terminate every running task with this name' })
     .option('grace', { type: 'string', describe: 'with --kill/--killall: seconds between SIGTERM and SIGKILL' })
-    .option('clear', { type: 'boolean', describe: 'delete all history' })
+    .option('clear', { type: 'boolean', describe: 'delete all history (asks first at a terminal)' })
+    .option('yes', { type: 'boolean', describe: 'with --clear: do not ask' })
+    .option('release', { type: 'string', describe: 'give back a reserved task id that will not be launched' })
     .option('initialize', { type: 'boolean', describe: 'recreate the registry (ids are still never reused)' })
     .option('force', { type: 'boolean', describe: 'with --initialize: even while tasks are live' })
     .option('update', { type: 'boolean', describe: 'sweep lapsed reservations, refresh durations, settle lost tasks' })
@@ -72,6 +75,7 @@ function parseArgs() {
     .option('log-max', { type: 'string', describe: "with --scale: rotate each instance's log at this size (default 10M)" })
     .option('log-keep', { type: 'string', describe: 'with --scale: old log files kept (default 2)' })
     .option('json', { type: 'boolean', describe: 'machine-readable output' })
+    .option('wide', { type: 'boolean', describe: 'tables with every column, however wide' })
     .parserConfiguration({ 'populate--': true, 'parse-positional-numbers': false })
     .parseSync();
 }

@@ -2,6 +2,7 @@ import { runMain } from '../src/cli/run';
 import { EXIT } from '../src/errors';
 import { parseLaunchArgs, USAGE } from '../src/launch/args';
 import { launch } from '../src/launch/launch';
+import { VERSION } from '../src/version';
 
 runMain(
   'launch',
@@ -9,6 +10,10 @@ runMain(
     const o = parseLaunchArgs(process.argv.slice(2));
     if (o.help) {
       process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    if (o.version) {
+      process.stdout.write(`${VERSION}\n`);
       return 0;
     }
     if (o.superviseePool === undefined) return launch(o);

@@ -40,7 +40,12 @@ test('control --list: "No tasks." when empty; --json has exactly the documented 
   const [e] = await t.json<Array<Record<string, unknown>>>('--list');
   assert.deepEqual(Object.keys(e), ['taskid', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'starttime', 'duration', 'feedback', 'timer', 'timeout', 'cpu', 'memory', 'containment', 'restarts', 'last_outcome', 'pool', 'instance']);
   assert.deepEqual([e.name, e.info1, e.status, e.feedback, e.containment], ['n1', 'a', 'RESERVED', false, null]);
-  const table = await t.control('--list');
+  // Compact by default (80 columns in a pipe, no borders, only the info columns in use)...
+  const compact = (await t.control('--list')).stdout.split('\n');
+  assert.deepEqual(compact[0].split(/\s{2,}/), ['ID', 'NAME', 'INFO1', 'STATUS', 'PID', 'AGE', 'TIMER', 'CPU%', 'MEM', 'RESTARTS']);
+  assert.match(compact[1], /^\d+\s+n1\s+a\s+RESERVED$/);
+  // ...and every column, in boxes, with --wide.
+  const table = await t.control('--list', '--wide');
   const header = table.stdout.split('\n')[1];
   assert.deepEqual(header.split('│').map((s) => s.trim()).filter(Boolean),
     ['taskid', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'starttime', 'duration(s)', 'feedback', 'timer(s)', 'timeout(s)', 'cpu%', 'memory']);
@@ -63,7 +68,10 @@ test('control --history: newest first, --limit, --name, and the JSON keys', asyn
   assert.equal((await t.json<unknown[]>('--history', '--limit', '2')).length, 2);
   const two = await t.json<Array<{ name: string }>>('--history', '--name', 'two');
   assert.deepEqual(two.map((h) => h.name), ['two']);
-  const table = await t.control('--history');
+  const compact = (await t.control('--history')).stdout.split('\n');
+  assert.deepEqual(compact[0].split(/\s{2,}/), ['TASK', 'RUN', 'NAME', 'OUTCOME', 'EXIT', 'ENDED', 'TOOK', 'ERROR']);
+  assert.match(compact[1], /^\d+\s+1\s+two\s+exited\s+2\s+\d\d-\d\d \d\d:\d\d:\d\d\s+\d+\.\ds\s+exited with code 2$/);
+  const table = await t.control('--history', '--wide');
   assert.match(table.stdout, /│ exited\s+│ 2\s+│/);
 });
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderList, table } from '../src/control/render';
+import { age, compact, renderList, table } from '../src/control/render';
 import type { ListEntry } from '../src/control/entries';
 
 test('render: rows past the cli-table3 part are byte for byte what cli-table3 prints', () => {
@@ -21,4 +21,31 @@ test('render: the list table; control characters in names cannot reach the termi
   assert.doesNotMatch(out, /\u001b/);
   assert.match(out, /│ 7\s+│ evil\?\[2Jname\?x │ +│ +│ +│ 123 │ SILENT │ +│ 2\.5 +│ yes +│ 1\.0 +│ 4 +│ 0\.5 +│ 2\.0 MB │/);
   assert.equal(renderList([]), 'No tasks.');
+});
+
+test('render: compact tables fit the width, giving up room in the flexible columns first and cutting with …', () => {
+  const head = ['ID', 'NAME', 'STATUS', 'ERROR'];
+  const rows = [['1', 'a-very-long-task-name-indeed', 'RUNNING', 'exited with code 2 after a long and winding road']];
+  const out = compact(head, rows, 60, [3, 1]).split('\n');
+  assert.ok(out.every((l) => l.length <= 60), out.join('\n'));
+  assert.match(out[1], /^1\s+a-very-long-task-name-indeed\s+RUNNING\s+exited.*…$/, 'the error gives up room before the name');
+  const narrow = compact(head, rows, 30, [3, 1]).split('\n');
+  assert.ok(narrow.every((l) => l.length <= 30), narrow.join('\n'));
+  assert.match(narrow[1], /RUNNING/, 'columns that are not flexible are never cut');
+  assert.match(narrow[1], /a-very.*…/);
+  // Wide characters count as two columns.
+  const cjk = compact(['N', 'X'], [['名前名前名前名前', 'x']], 10, [0]).split('\n');
+  assert.equal(cjk[1], '名前名…  x');
+  // Ages as a person reads them.
+  assert.deepEqual([age(null), age(42), age(252), age(3 * 3600 + 300), age(2 * 86400 + 4 * 3600)], ['', '42.0s', '4m12s', '3h05m', '2d04h']);
+});
+
+test('render: the compact list shows pool instances as NAME.N and only the info columns in use', () => {
+  const base: ListEntry = {
+    taskid: 3, name: 'web', info1: null, info2: null, info3: null, pid: 99, status: 'RUNNING', starttime: null,
+    duration: 75, feedback: false, timer: null, timeout: null, cpu: 1.25, memory: 3 * 1048576, containment: null, restarts: 2, last_outcome: null, pool: 'web', instance: 4,
+  };
+  const out = renderList([base], { wide: false, width: 80 }).split('\n');
+  assert.deepEqual(out[0].split(/\s{2,}/), ['ID', 'NAME', 'STATUS', 'PID', 'AGE', 'TIMER', 'CPU%', 'MEM', 'RESTARTS']);
+  assert.match(out[1], /^3\s+web\.4\s+RUNNING\s+99\s+1m15s\s+1\.3\s+3\.0M\s+2$/);
 });

@@ -1,6 +1,7 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ExitError, EXIT } from '../errors';
+import { VERSION } from '../version';
 
 /** The yargs setup every yargs-based command shares: strict flags, --debug, and usage errors as ExitError(2). */
 export function cliParser(name: string, usage: string): Argv<{ debug: boolean | undefined }> {
@@ -9,7 +10,7 @@ export function cliParser(name: string, usage: string): Argv<{ debug: boolean | 
     .usage(usage)
     .option('debug', { type: 'boolean', describe: 'stack traces on errors' })
     .strict()
-    .version(false)
+    .version(VERSION)
     .help()
     .alias('h', 'help')
     .fail((msg, err) => {

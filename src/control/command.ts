@@ -3,6 +3,10 @@ import type { Registry } from '../db/registry';
 /** control's options as parsed; each command reads the ones it takes. */
 export interface ControlArgs {
   json: boolean;
+  /** Tables with every column (boxed), not just what fits 80 columns. */
+  wide?: boolean;
+  yes?: boolean;
+  release?: string;
   name?: string;
   info1?: string;
   info2?: string;

@@ -2,6 +2,7 @@ import { EXIT } from '../errors';
 import { parseId } from '../cli/args';
 import type { Registry } from '../db/registry';
 import type { Command } from './command';
+import { tables } from './tables';
 import { historyEntry, type HistoryEntry } from './entries';
 
 export function listHistory(reg: Registry, o: { limit: number; name?: string }): HistoryEntry[] {
@@ -13,8 +14,8 @@ export const command: Command = (a) => {
   const limit = a.limit === undefined ? 50 : parseId(a.limit, '--limit', EXIT.usage);
   return (reg, out) => {
     const entries = listHistory(reg, { limit, name: a.name });
-    // The table's module (cli-table3) loads only when a table is printed.
-    out(a.json ? JSON.stringify(entries) : (require('./render') as typeof import('./render')).renderHistory(entries));
+    if (a.json) out(JSON.stringify(entries));
+    else out(tables().renderHistory(entries, tables().layoutFor(a.wide === true)));
     return EXIT.ok;
   };
 };

@@ -4,6 +4,7 @@ import type { Registry } from '../db/registry';
 import type { Command } from './command';
 import type { ListEntry } from './entries';
 import { viewOf } from './live';
+import { tables } from './tables';
 
 export async function listTasks(reg: Registry): Promise<ListEntry[]> {
   const now = Date.now();
@@ -57,7 +58,7 @@ export async function listTasks(reg: Registry): Promise<ListEntry[]> {
 export const command: Command = (a) => async (reg, out) => {
   (require('./pools') as typeof import('./pools')).healPools(reg, a.launchBin); // a list that shows pools keeps them supervised
   const entries = await listTasks(reg);
-  // The table's module (cli-table3) loads only when a table is printed.
-  out(a.json ? JSON.stringify(entries) : (require('./render') as typeof import('./render')).renderList(entries));
+  if (a.json) out(JSON.stringify(entries));
+  else out(tables().renderList(entries, tables().layoutFor(a.wide === true)));
   return EXIT.ok;
 };

@@ -8,6 +8,7 @@ import type { LaunchedTask, Pool } from '../task/model';
 import { launcherAlive, quietMs } from '../lost';
 import type { Command } from './command';
 import type { PoolEntry } from './entries';
+import { tables } from './tables';
 
 // Pools as control sees them: listed with what wpconsole shows per task, and kept supervised. A
 // pool whose supervisor is gone (SIGKILLed) while it wants instances gets a new one from the next
@@ -70,7 +71,7 @@ export const command: Command = (a) => async (reg, out) => {
   const healed = healPools(reg, a.launchBin);
   const entries = poolEntries(reg);
   if (a.json) out(JSON.stringify(entries));
-  else out((require('./render') as typeof import('./render')).renderPools(entries));
+  else out(tables().renderPools(entries, tables().layoutFor(a.wide === true)));
   for (const name of healed) process.stderr.write(`control: pool ${name} had lost its supervisor; a new one ends its orphans and starts fresh instances\n`);
   return EXIT.ok;
 };

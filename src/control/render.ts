@@ -41,8 +41,70 @@ export function table(head: string[], rows: string[][], cliTableRows = CLI_TABLE
   return out.join('\n');
 }
 
-export function renderList(entries: ListEntry[]): string {
+/** How a table is laid out: compact to `width` columns by default, every column in boxes with --wide. */
+export interface Layout {
+  wide: boolean;
+  width: number;
+}
+
+/** A terminal's width, or 80 for a pipe (so that what scripts read does not depend on a window). */
+export const layoutFor = (wide: boolean): Layout => ({ wide, width: process.stdout.isTTY ? (process.stdout.columns ?? 80) : 80 });
+
+/** Seconds as a person reads an age: 42.0s, 4m12s, 3h05m, 2d04h. */
+export function age(sec: number | null): string {
+  if (sec == null) return '';
+  if (sec < 60) return `${sec.toFixed(1)}s`;
+  const p = (n: number) => String(Math.floor(n)).padStart(2, '0');
+  if (sec < 3600) return `${Math.floor(sec / 60)}m${p(sec % 60)}s`;
+  if (sec < 86400) return `${Math.floor(sec / 3600)}h${p((sec % 3600) / 60)}m`;
+  return `${Math.floor(sec / 86400)}d${p((sec % 86400) / 3600)}h`;
+}
+
+function clipWidth(s: string, n: number): string {
+  if (displayWidth(s) <= n) return s;
+  let out = '';
+  for (const ch of s) {
+    if (displayWidth(out + ch) > n - 1) break;
+    out += ch;
+  }
+  return `${out}…`;
+}
+
+/**
+ * A table without borders that fits `width` columns, as ps and docker ps print them: the `flex`
+ * columns (a name, an error) give up room, in order, and are cut with '…'.
+ */
+export function compact(head: string[], rows: string[][], width: number, flex: number[]): string {
+  const widths = head.map((h, i) => rows.reduce((w, r) => Math.max(w, displayWidth(r[i])), displayWidth(h)));
+  let over = widths.reduce((a, b) => a + b, 0) + 2 * (head.length - 1) - width;
+  for (const f of flex) {
+    if (over <= 0) break;
+    const give = Math.min(over, Math.max(0, widths[f] - Math.max(4, displayWidth(head[f]))));
+    widths[f] -= give;
+    over -= give;
+  }
+  const line = (cells: string[]) =>
+    cells.map((c, i) => {
+      const v = clipWidth(c, widths[i]);
+      return i === cells.length - 1 ? v : v + ' '.repeat(widths[i] - displayWidth(v));
+    }).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+export function renderList(entries: ListEntry[], layout: Layout = { wide: true, width: 80 }): string {
   if (entries.length === 0) return 'No tasks.';
+  if (!layout.wide) {
+    const infos = (['info1', 'info2', 'info3'] as const).filter((k) => entries.some((e) => e[k]));
+    return compact(
+      ['ID', 'NAME', ...infos.map((k) => k.toUpperCase()), 'STATUS', 'PID', 'AGE', 'TIMER', 'CPU%', 'MEM', 'RESTARTS'],
+      entries.map((e) => [
+        str(e.taskid), str(e.pool ? `${e.name}.${e.instance}` : e.name), ...infos.map((k) => str(e[k])), e.status, str(e.pid), age(e.duration), age(e.timer),
+        e.cpu == null ? '' : e.cpu.toFixed(1), e.memory == null ? '' : `${(e.memory / 1048576).toFixed(1)}M`, e.restarts ? String(e.restarts) : '',
+      ]),
+      layout.width,
+      [1, ...infos.map((_, i) => 2 + i)],
+    );
+  }
   return table(
     ['taskid', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'starttime', 'duration(s)', 'feedback', 'timer(s)', 'timeout(s)', 'cpu%', 'memory'],
     entries.map((e) => [
@@ -56,8 +118,18 @@ function clip(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
 
-export function renderHistory(entries: HistoryEntry[]): string {
+export function renderHistory(entries: HistoryEntry[], layout: Layout = { wide: true, width: 80 }): string {
   if (entries.length === 0) return 'No history.';
+  if (!layout.wide) {
+    return compact(
+      ['TASK', 'RUN', 'NAME', 'OUTCOME', 'EXIT', 'ENDED', 'TOOK', 'ERROR'],
+      entries.map((h) => [
+        str(h.taskid), str(h.run), str(h.name), str(h.outcome), str(h.exitcode ?? h.termsignal), localTime(h.endtime).slice(5), age(h.duration), str(h.termerror),
+      ]),
+      layout.width,
+      [7, 2],
+    );
+  }
   return table(
     ['id', 'taskid', 'name', 'info1', 'outcome', 'exit', 'signal', 'starttime', 'endtime', 'duration(s)', 'error', 'feedback'],
     entries.map((h) => [
@@ -67,8 +139,19 @@ export function renderHistory(entries: HistoryEntry[]): string {
   );
 }
 
-export function renderPools(entries: PoolEntry[]): string {
+export function renderPools(entries: PoolEntry[], layout: Layout = { wide: true, width: 80 }): string {
   if (entries.length === 0) return 'No pools.';
+  if (!layout.wide) {
+    return compact(
+      ['POOL', 'WANTED', 'RUNNING', 'SUPERVISOR', 'LAST BEAT', 'DEAD', 'STALLED', 'RESTARTS', 'COMMAND'],
+      entries.map((p) => [
+        str(p.name), str(p.desired), str(p.active), p.supervisor_pid == null ? (p.desired > 0 ? 'none' : '') : str(p.supervisor_pid), age(p.last_heartbeat),
+        str(p.dead), str(p.stalled), str(p.restarts), str(p.command.join(' ')),
+      ]),
+      layout.width,
+      [8, 0],
+    );
+  }
   return table(
     ['pool', 'wanted', 'running', 'supervisor', 'since', 'last beat(s)', 'dead', 'stalled', 'restarts', 'command'],
     entries.map((p) => [

@@ -584,6 +584,15 @@ export class Registry {
     return this.db.prepare(`SELECT * FROM history WHERE taskid = ? ORDER BY id DESC LIMIT 1`).get(taskid) as HistoryRow | undefined;
   }
 
+  /** Deletes a reservation that was never launched; false when it is not (or no longer) a reservation. */
+  release(id: number): boolean {
+    return this.db.prepare(`DELETE FROM tasks WHERE id = ? AND status = 'RESERVED'`).run(id).changes === 1;
+  }
+
+  historyCount(): number {
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM history`).get() as { n: number }).n;
+  }
+
   clearHistory(): number {
     return this.db.prepare(`DELETE FROM history`).run().changes;
   }

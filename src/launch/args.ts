@@ -28,28 +28,59 @@ export interface LaunchOptions {
   /** launch --pool NAME: be that pool's supervisor (started by control --scale); no command. */
   superviseePool?: string;
   debug: boolean;
-  help: boolean;
+  /** -h/--help or --version: print, run nothing. */
+  help?: boolean;
+  version?: boolean;
   command: string[];
 }
 
-export const USAGE = `usage: launch [--db FILE] [--taskid ID] [--name NAME] [--info1 S] [--info2 S] [--info3 S]
-              [--feedpath DIR [--timeout SEC]] [--max-time SEC] [--grace SEC] [--foreground]
-              [--restart no|on-failure|always [--max-restarts N] [--backoff MIN[:MAX]]]
-              [--log FILE | --log-stdout FILE --log-stderr FILE [--log-max SIZE] [--log-keep N]]
-              [--keep-feedback] [--debug] -- CMD [ARG...]
+export const USAGE = `usage: launch [options] -- CMD [ARG...]
 
 Runs CMD (no shell) in a cgroup of its own where the system allows it, else as the leader of its
-own process group, and watches it. With --feedpath, every write to its feedback file
-($TASKWATCH_FEEDBACK, in DIR) is a heartbeat: quiet for --timeout seconds (default 30) and all its
-processes get SIGTERM, then SIGKILL after --grace seconds (default 10). --max-time is a limit on
-the whole run, as GNU timeout's. --foreground keeps CMD in launch's process group, so it can read
-the terminal (only CMD itself is then signalled where there is no cgroup). Every ending is archived
-in the registry's history. Exit status: the command's own; 128+N if it died of signal N; 124 on
-timeout; 125 if launch itself failed; 126 if CMD is not executable; 127 if it is not found.`;
+own process group, watches it, and archives every ending in the registry's history.
 
-const VALUE = ['db', 'taskid', 'name', 'info1', 'info2', 'info3', 'feedpath', 'timeout', 'grace', 'max-time', 'restart', 'max-restarts', 'backoff',
+Identity
+  --db FILE            registry (default $TASKWATCH_DB, else $XDG_STATE_HOME/taskwatch/taskwatch.db)
+  --taskid ID          run as this id, reserved before with control --reserve
+  --name NAME          the task's name (control --killall, --wait --name and --history --name use it)
+  --info1 TEXT         free text shown by control --list; so are --info2 TEXT and --info3 TEXT
+
+Watching
+  --feedpath DIR       make a feedback file in DIR, passed to CMD as $TASKWATCH_FEEDBACK; every write
+                       to it is a heartbeat (quiet for a quarter of --timeout: SILENT; half: STALLED)
+  --timeout SEC        with --feedpath: quiet this long and the task is stopped (default 30)
+  --max-time SEC       a limit on the whole run, as GNU timeout's
+  --grace SEC          between SIGTERM and SIGKILL when stopping (default ${DEFAULT_GRACE_SEC})
+  --keep-feedback      leave the feedback file behind when the task ends
+  --foreground         keep CMD in launch's process group, so it can read the terminal (only CMD
+                       itself is then signalled where there is no cgroup)
+
+Restarts
+  --restart POLICY     no (default), on-failure (a non-zero exit, a signal or a stall) or always;
+                       a kill by control --kill is always the end
+  --max-restarts N     give up after N restarts (default: never)
+  --backoff MIN[:MAX]  seconds before a restart, doubling from MIN up to MAX, back to MIN after a
+                       run longer than MAX (default ${DEFAULT_BACKOFF.minSec}:${DEFAULT_BACKOFF.maxSec})
+
+Output
+  --log FILE           append CMD's stdout and stderr to FILE (launch then stays in the data path)
+  --log-stdout FILE    stdout only, and --log-stderr FILE stderr only (either, or both apart)
+  --log-max SIZE       rotate a log at this size, as in 512K, 10M, 1G (default 10M)
+  --log-keep N         rotated files kept (default ${DEFAULT_LOG_KEEP})
+
+Other
+  --debug              say what launch does, and stack traces on errors
+  --version            print the version
+  -h, --help           this text
+
+Exit status: the command's own; 128+N if it died of signal N; 124 on timeout; 125 if launch
+itself failed; 126 if CMD is not executable; 127 if it is not found. (launch --pool NAME is a
+pool's supervisor, started by control --scale; it is not for use by hand.)`;
+
+/** Every option launch takes (a test holds its --help to explaining each). */
+export const VALUE = ['db', 'taskid', 'name', 'info1', 'info2', 'info3', 'feedpath', 'timeout', 'grace', 'max-time', 'restart', 'max-restarts', 'backoff',
   'log', 'log-stdout', 'log-stderr', 'log-max', 'log-keep', 'pool'] as const;
-const FLAG = ['keep-feedback', 'foreground', 'debug', 'help'] as const;
+export const FLAG = ['keep-feedback', 'foreground', 'debug', 'help', 'version'] as const;
 
 const bad = (msg: string) => new ExitError(msg, EXIT.launchFailed);
 
@@ -127,9 +158,10 @@ export function parseLaunchArgs(argv: string[]): LaunchOptions {
     superviseePool: v.pool,
     debug: f.debug === true,
     help: f.help === true,
+    version: f.version === true,
     command,
   };
-  if (o.help) return o;
+  if (o.help || o.version) return o;
   if (v.pool !== undefined) {
     if (command.length > 0) throw bad('--pool runs a pool\'s supervisor, which takes no command: control --scale starts it');
     return o;

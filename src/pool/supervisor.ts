@@ -46,7 +46,6 @@ function instanceOptions(p: Pool, n: number, registry: string, debug: boolean): 
     rule: p.options.rule,
     log: { stdout: log, stderr: log, maxBytes: p.options.logMaxBytes, keep: p.options.logKeep },
     debug,
-    help: false,
     command: p.command,
     pool: { name: p.name, instance: n },
   };
