@@ -7,17 +7,20 @@ import { Worker } from '../src/demo/worker';
 import { fleetOptions, openLog } from '../src/demo/cli';
 
 async function main(): Promise<number> {
-  const a = fleetOptions(cliParser('task-worker', '$0 [-v] -p PORT -w WORKER_ID [-s] [--slack SEC] [--host 127.0.0.1] [--feedback FILE]'), "the controller's address")
+  const a = fleetOptions(cliParser('task-worker', '$0 [-v] -p PORT [-w WORKER_ID] [-s] [--slack SEC] [--host 127.0.0.1] [--feedback FILE]'), "the controller's address")
     .option('port', { alias: 'p', type: 'number', demandOption: true, describe: "the controller's TCP port" })
-    .option('worker', { alias: 'w', type: 'string', demandOption: true, describe: 'this worker\'s id (at most 31 bytes)' })
+    .option('worker', { alias: 'w', type: 'string', describe: "this worker's id, at most 31 bytes (default in a pool: POOL.INSTANCE)" })
     .option('slacker', { alias: 's', type: 'boolean', describe: 'sleep --slack seconds longer than asked' })
     .option('slack', { type: 'number', default: 20, describe: 'how much longer a slacker sleeps' })
     .parseSync();
   if (!Number.isInteger(a.port) || a.port <= 0 || a.port > 65535) throw new ExitError(`-p needs a TCP port number, got ${a.port}`, EXIT.usage);
-  const idBytes = Buffer.byteLength(a.worker);
-  if (idBytes === 0 || idBytes > MAX_NAME_BYTES || a.worker.includes('\0')) throw new ExitError(`-w needs a worker id of 1 to ${MAX_NAME_BYTES} bytes`, EXIT.usage);
-  const log = openLog(`task-worker ${a.worker}`, a.verbose === true, a.log);
-  const w = new Worker({ host: a.host, port: a.port, workerId: a.worker, slacker: a.slacker === true, slackSec: a.slack, feedback: a.feedback ?? process.env.TASKWATCH_FEEDBACK, log });
+  const { TASKWATCH_POOL: pool, TASKWATCH_INSTANCE: instance } = process.env;
+  const workerId = a.worker ?? (pool && instance ? `${pool}.${instance}` : undefined);
+  if (workerId === undefined) throw new ExitError('-w WORKER_ID is needed outside a taskwatch pool', EXIT.usage);
+  const idBytes = Buffer.byteLength(workerId);
+  if (idBytes === 0 || idBytes > MAX_NAME_BYTES || workerId.includes('\0')) throw new ExitError(`-w needs a worker id of 1 to ${MAX_NAME_BYTES} bytes`, EXIT.usage);
+  const log = openLog(`task-worker ${workerId}`, a.verbose === true, a.log);
+  const w = new Worker({ host: a.host, port: a.port, workerId, slacker: a.slacker === true, slackSec: a.slack, feedback: a.feedback ?? process.env.TASKWATCH_FEEDBACK, log });
   const code = await w.run();
   if (w.why) throw new ExitError(w.why, EXIT.refused);
   return code;

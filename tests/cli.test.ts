@@ -16,6 +16,15 @@ test('--version: every program prints the version package.json gives, and exits 
   }
 });
 
+test('control -h and --help print the usage and exit 0', async () => {
+  for (const flag of ['-h', '--help']) {
+    const r = await run(process.execPath, [bin('control'), flag], {}, { timeoutMs: 30_000 });
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^control \[--db FILE\]/);
+    for (const o of ['--scale', '--pools', '--wait', '--logs', '--release', '--wide', '--yes', '--version']) assert.match(r.stdout, new RegExp(`${o}\\b`));
+  }
+});
+
 test('launch --help explains every option launch takes, and runs nothing', async () => {
   const r = await run(process.execPath, [bin('launch'), '--help'], {}, { timeoutMs: 30_000 });
   assert.equal(r.code, 0);

@@ -69,12 +69,19 @@ test('the fleet under launch: a SIGSTOPped worker goes SILENT, STALLED, is kille
 test('npm run demo (quick): the showcase finishes on its own, exits 0 and cleans up', async () => {
   const r = await run(process.execPath, [bin('demo'), '--quick']);
   assert.equal(r.code, 0, r.stdout.slice(-3000) + r.stderr);
-  assert.match(r.stdout, /worker-1 is SILENT\nworker-1 is STALLED\n/);
+  assert.match(r.stdout, /pool workers made: 3 of 3 running/);
+  assert.match(r.stdout, /workers\.1 is SILENT \(pid (\d+), 0 restarts\)\nworkers\.1 is STALLED \(pid \1, 0 restarts\)\n/);
+  assert.match(r.stdout, /workers\.1 is RUNNING \(pid \d+, 1 restart\)/, 'the stalled worker restarted');
+  assert.match(r.stdout, /workers\.2 is RUNNING \(pid \d+, 1 restart\)/, 'the SIGKILLed worker replaced');
+  assert.match(r.stdout, /pool workers scaled: 4 of 4 running \(was 3\)/);
   assert.match(r.stdout, /task \d+ killed and archived \(outcome killed\)/);
-  assert.match(r.stdout, /the controller exited 0/);
-  assert.match(r.stdout, /== all 12 tasks TaskSuccess/);
+  assert.match(r.stdout, /control --wait exited 0; the controller exited 0/);
+  assert.match(r.stdout, /pool workers deleted/);
+  assert.match(r.stdout, /== all \d+ tasks TaskSuccess/);
   const dir = /task-admin check -f (\S+)\/tasks\.db/.exec(r.stdout)![1];
   assert.equal(fs.existsSync(dir), false, 'the temporary directory is removed');
+  const left = (await run('ps', ['-eo', 'pid,args'])).stdout.split('\n').filter((l) => l.includes(dir));
+  assert.deepEqual(left, [], 'no process of the demo (the pool supervisor included) outlives it');
   const bad = await run(process.execPath, [bin('demo'), '--bogus']);
   assert.equal(bad.code, 2);
 });

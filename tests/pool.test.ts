@@ -1,6 +1,7 @@
 // Pools: N instances of a command kept alive by one supervisor process, without a daemon.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alive, tmpdir, tw, waitFor } from './helpers';
 
@@ -121,4 +122,38 @@ test('--scale refuses what it cannot do, in a sentence', async () => {
   assert.match(other.stderr, /pool q runs \["sleep","1"\]; to run something else, scale it to 0 and --delete-pool it first/);
   const opts = await t.control('--scale', 'q', '1', '--grace', '3');
   assert.match(opts.stderr, /pool q's options are fixed when it is made \(--grace given\)/);
+});
+
+test('instances that finish (exit 0 under on-failure) or run out of restarts stay down, under the same supervisor, until --scale asks again', async (ctx) => {
+  const t = setup();
+  ctx.after(async () => {
+    await t.control('--scale', 'fin', '0');
+    await t.control('--scale', 'bad', '0');
+  });
+  const go = path.join(t.dir, 'go');
+  // Each instance says who it is (TASKWATCH_POOL.TASKWATCH_INSTANCE), then waits for the go-file, then ends.
+  const body = (code: number) => `echo "$TASKWATCH_POOL.$TASKWATCH_INSTANCE" > ${t.dir}/$TASKWATCH_POOL.$TASKWATCH_INSTANCE.$$; while [ ! -e ${go} ]; do sleep 0.05; done; exit ${code}`;
+  assert.equal((await t.control('--scale', 'fin', '2', '--restart', 'on-failure', '--', 'sh', '-c', body(0))).code, 0);
+  assert.equal((await t.control('--scale', 'bad', '2', '--restart', 'on-failure', '--max-restarts', '1', '--backoff', '0', '--', 'sh', '-c', body(3))).code, 0);
+  const supervisors = [(await t.pool('fin'))!.supervisor_pid!, (await t.pool('bad'))!.supervisor_pid!];
+  fs.writeFileSync(go, '');
+  const log = (name: string) => fs.readFileSync(path.join(t.dir, 'logs', `${name}.pool.log`), 'utf8');
+  await waitFor(() => (log('fin').match(/finished \(exit 0, not restarted by its rule\); it stays down/g) ?? []).length === 2, 20_000, 'both fin instances to finish');
+  await waitFor(() => (log('bad').match(/gave up \(its restarts ran out\); it stays down/g) ?? []).length === 2, 20_000, 'both bad instances to give up');
+  const pools = await t.control('--pools', '--json');
+  assert.equal(pools.stderr, '', 'no supervisor had to be started again');
+  const entries = JSON.parse(pools.stdout) as PoolEntry[];
+  assert.deepEqual(entries.map((p) => [p.name, p.desired, p.active, p.supervisor_pid]), [['bad', 2, 0, supervisors[1]], ['fin', 2, 0, supervisors[0]]]);
+  assert.ok(supervisors.every(alive), 'the supervisors wait, with nothing to watch');
+  assert.deepEqual(await t.instances('fin'), []);
+  const hist = await t.json<Array<Hist & { name: string; run: number; exitcode: number | null }>>('--history');
+  assert.deepEqual(hist.filter((h) => h.name === 'bad').map((h) => [h.run, h.exitcode]).sort(), [[1, 3], [1, 3], [2, 3], [2, 3]]);
+  assert.deepEqual(hist.filter((h) => h.name === 'fin').map((h) => h.exitcode), [0, 0]);
+  const said = fs.readdirSync(t.dir).filter((f) => f.startsWith('fin.')).map((f) => fs.readFileSync(path.join(t.dir, f), 'utf8').trim()).sort();
+  assert.deepEqual(said, ['fin.1', 'fin.2'], 'each instance was told its pool and number');
+  // Asked again: the same supervisor starts them afresh.
+  fs.rmSync(go);
+  const again = await t.control('--scale', 'fin', '2');
+  assert.deepEqual([again.code, again.stdout], [0, 'pool fin kept: 2 of 2 running\n'], again.stderr);
+  assert.equal((await t.pool('fin'))!.supervisor_pid, supervisors[0]);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { age, compact, renderList, table } from '../src/control/render';
+import { age, compact, renderList, renderPools, table, when } from '../src/control/render';
 import type { ListEntry } from '../src/control/entries';
 
 test('render: rows past the cli-table3 part are byte for byte what cli-table3 prints', () => {
@@ -48,4 +48,19 @@ test('render: the compact list shows pool instances as NAME.N and only the info 
   const out = renderList([base], { wide: false, width: 80 }).split('\n');
   assert.deepEqual(out[0].split(/\s{2,}/), ['ID', 'NAME', 'STATUS', 'PID', 'AGE', 'TIMER', 'CPU%', 'MEM', 'RESTARTS']);
   assert.match(out[1], /^3\s+web\.4\s+RUNNING\s+99\s+1m15s\s+1\.3\s+3\.0M\s+2$/);
+});
+
+test('render: the compact pools table says how long ago, not when', () => {
+  const p = { name: 'web', desired: 3, active: 2, command: ['node', 'server.js'], created: 1000, supervisor_pid: 4242, supervised_since: 1000, last_heartbeat: 1250.5, dead: 1, stalled: 0, restarts: 1 };
+  const out = renderPools([p, { ...p, name: 'idle', desired: 2, active: 0, supervisor_pid: null, supervised_since: null, last_heartbeat: null }], { wide: false, width: 80 }, 1252).split('\n');
+  assert.deepEqual(out[0].split(/\s{2,}/), ['POOL', 'WANT', 'UP', 'SUPERVISOR', 'SINCE', 'BEAT', 'DEAD', 'STALLED', 'RESTARTS', 'COMMAND']);
+  assert.match(out[1], /^web\s+3\s+2\s+4242\s+4m12s\s+1\.5s\s+1\s+0\s+1\s+node server\.js$/);
+  assert.match(out[2], /^idle\s+2\s+0\s+none\s+1\s+0\s+1\s+node server\.js$/, 'a wanted pool without a supervisor says so');
+});
+
+test('render: a moment is its time alone today, its day and minute before', () => {
+  const now = new Date(2026, 10, 23, 15, 4, 5).getTime() / 1000;
+  assert.equal(when(now - 3600, now), '14:04:05');
+  assert.equal(when(now - 86400, now), '11-22 15:04');
+  assert.equal(when(null, now), '');
 });

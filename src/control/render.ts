@@ -118,13 +118,20 @@ function clip(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
 
+/** A moment in few columns: the time alone if it was today, else the day and minute. */
+export function when(epochSec: number | null, nowSec = Date.now() / 1000): string {
+  if (epochSec == null) return '';
+  const [t, today] = [localTime(epochSec), localTime(nowSec)];
+  return t.slice(0, 10) === today.slice(0, 10) ? t.slice(11) : t.slice(5, 16);
+}
+
 export function renderHistory(entries: HistoryEntry[], layout: Layout = { wide: true, width: 80 }): string {
   if (entries.length === 0) return 'No history.';
   if (!layout.wide) {
     return compact(
       ['TASK', 'RUN', 'NAME', 'OUTCOME', 'EXIT', 'ENDED', 'TOOK', 'ERROR'],
       entries.map((h) => [
-        str(h.taskid), str(h.run), str(h.name), str(h.outcome), str(h.exitcode ?? h.termsignal), localTime(h.endtime).slice(5), age(h.duration), str(h.termerror),
+        str(h.taskid), str(h.run), str(h.name), str(h.outcome), str(h.exitcode ?? h.termsignal), when(h.endtime), age(h.duration), str(h.termerror),
       ]),
       layout.width,
       [7, 2],
@@ -139,24 +146,27 @@ export function renderHistory(entries: HistoryEntry[], layout: Layout = { wide: 
   );
 }
 
-export function renderPools(entries: PoolEntry[], layout: Layout = { wide: true, width: 80 }): string {
+export function renderPools(entries: PoolEntry[], layout: Layout = { wide: true, width: 80 }, nowSec = Date.now() / 1000): string {
   if (entries.length === 0) return 'No pools.';
+  const ago = (t: number | null) => (t == null ? '' : age(Math.max(0, nowSec - t)));
+  const supervisor = (p: PoolEntry) => (p.supervisor_pid == null ? (p.desired > 0 ? 'none' : '') : str(p.supervisor_pid));
   if (!layout.wide) {
+    // SINCE: how long the supervisor has kept the pool; BEAT: how long since its freshest instance's heartbeat.
     return compact(
-      ['POOL', 'WANTED', 'RUNNING', 'SUPERVISOR', 'LAST BEAT', 'DEAD', 'STALLED', 'RESTARTS', 'COMMAND'],
+      ['POOL', 'WANT', 'UP', 'SUPERVISOR', 'SINCE', 'BEAT', 'DEAD', 'STALLED', 'RESTARTS', 'COMMAND'],
       entries.map((p) => [
-        str(p.name), str(p.desired), str(p.active), p.supervisor_pid == null ? (p.desired > 0 ? 'none' : '') : str(p.supervisor_pid), age(p.last_heartbeat),
+        str(p.name), str(p.desired), str(p.active), supervisor(p), ago(p.supervised_since), ago(p.last_heartbeat),
         str(p.dead), str(p.stalled), str(p.restarts), str(p.command.join(' ')),
       ]),
       layout.width,
-      [8, 0],
+      [9, 0],
     );
   }
   return table(
-    ['pool', 'wanted', 'running', 'supervisor', 'since', 'last beat(s)', 'dead', 'stalled', 'restarts', 'command'],
+    ['pool', 'wanted', 'running', 'supervisor', 'since', 'last beat', 'dead', 'stalled', 'restarts', 'command'],
     entries.map((p) => [
-      str(p.name), str(p.desired), str(p.active), p.supervisor_pid == null ? (p.desired > 0 ? 'none' : '') : str(p.supervisor_pid), localTime(p.supervised_since),
-      secs(p.last_heartbeat), str(p.dead), str(p.stalled), str(p.restarts), clip(str(p.command.join(' ')), 30),
+      str(p.name), str(p.desired), str(p.active), supervisor(p), localTime(p.supervised_since),
+      localTime(p.last_heartbeat), str(p.dead), str(p.stalled), str(p.restarts), clip(str(p.command.join(' ')), 30),
     ]),
   );
 }

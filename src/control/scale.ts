@@ -109,7 +109,7 @@ export const command: Command = (a) => {
     }, wait);
     const now = instances(reg, name).filter(runningInstance).length;
     const verb = r.created ? 'made' : before && before.desired === desired ? 'kept' : 'scaled';
-    const msg = `pool ${name} ${verb}: ${now} of ${desired} running${before && !r.created ? ` (was ${before.desired})` : ''}`;
+    const msg = `pool ${name} ${verb}: ${now} of ${desired} running${verb === 'scaled' ? ` (was ${before!.desired})` : ''}`;
     if (a.json) out(JSON.stringify({ pool: name, desired, running: now }));
     else out(msg);
     if (!reached) throw new ExitError(`${msg}, not yet ${desired} after ${wait / 1000} s; see control --pools and the log beside the registry (logs/${name}.pool.log)`, EXIT.refused);

@@ -23,6 +23,9 @@ import { spawnTask } from './spawn';
 import { TaskLogs } from './output';
 import type { LaunchOptions } from './args';
 
+/** Our own variables, never passed down from launch's environment: each task gets its own or none. */
+const INHERITED_NOT = new Set(['TASKWATCH_FEEDBACK', 'TASKWATCH_SIGIGN', 'TASKWATCH_POOL', 'TASKWATCH_INSTANCE']);
+
 /** How long the child's pid may wait for a locked registry before the task is stopped rather than run unrecorded. */
 const RECORD_PID_MS = 15_000;
 
@@ -208,8 +211,14 @@ async function runOnce(holder: { reg: Registry }, task: LaunchedTask, o: LaunchO
     }
   }
   const cg = createTaskCgroup(reg.key, task.id);
-  const env: NodeJS.ProcessEnv = { ...markEnv(mark), TASKWATCH_DB: reg.file, ...(feedFile ? { TASKWATCH_FEEDBACK: feedFile } : {}) };
-  for (const [k, v] of Object.entries(process.env)) if (!(k in env) && k !== 'TASKWATCH_FEEDBACK' && k !== 'TASKWATCH_SIGIGN') env[k] = v;
+  const env: NodeJS.ProcessEnv = {
+    ...markEnv(mark),
+    TASKWATCH_DB: reg.file,
+    ...(feedFile ? { TASKWATCH_FEEDBACK: feedFile } : {}),
+    // A pool instance knows its place, as pm2's NODE_APP_INSTANCE and supervisord's process_num tell theirs.
+    ...(o.pool ? { TASKWATCH_POOL: o.pool.name, TASKWATCH_INSTANCE: String(o.pool.instance) } : {}),
+  };
+  for (const [k, v] of Object.entries(process.env)) if (!(k in env) && !INHERITED_NOT.has(k)) env[k] = v;
   const sp = await spawnTask({
     command: o.command,
     env,

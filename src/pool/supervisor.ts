@@ -117,9 +117,15 @@ class Keeper {
       this.reconcile();
     });
     for (const sig of FORWARD_SIGNALS) process.on(sig, () => this.instances.forEach((i) => i.runs.forward(sig)));
+    // Signal handlers do not keep Node running: with every instance down (finished, or out of restarts) this
+    // process must still be here, the pool's supervisor, when control --scale asks again.
+    const keepAlive = setInterval(() => {}, 2 ** 30);
     const done = new Promise<void>((r) => (this.finished = r));
     this.reconcile();
-    return done.then(() => (this.stopping ? 128 + 15 : 0));
+    return done.then(() => {
+      clearInterval(keepAlive);
+      return this.stopping ? 128 + 15 : 0;
+    });
   }
 
   private stop(sig: NodeJS.Signals): void {
@@ -198,7 +204,8 @@ class Keeper {
     })().finally(() => {
       this.instances.delete(n);
       if (!instance.leaving && !this.stopping && instance.last && instance.last.outcome !== 'killed') {
-        this.log(`instance ${n} gave up (its restarts ran out); it stays down until control --scale ${this.name} asks again`);
+        const why = instance.last.outcome === 'exited' && instance.last.code === 0 ? 'finished (exit 0, not restarted by its rule)' : 'gave up (its restarts ran out)';
+        this.log(`instance ${n} ${why}; it stays down until control --scale ${this.name} asks again`);
         this.down.add(n);
       }
       if (!instance.leaving && !this.stopping) this.reconcile(); // killed while wanted: a new one
