@@ -66,6 +66,34 @@ export function cpuNs(pid: number): number {
   return total;
 }
 
+/** A figure of the bench: what was measured, against what target, and how. */
+export interface Figure {
+  name: string;
+  value: string;
+  target: string;
+  pass: boolean;
+  how: string;
+}
+
+/**
+ * A process's resident memory in kB: all of it (RSS), its share of every page (PSS), the pages no other
+ * process maps (USS); and RSS split into its own data (anonymous: heaps, stacks) and the files it maps
+ * (its program and libraries, which every process running the same program shares).
+ */
+export interface Memory {
+  rss: number;
+  pss: number;
+  uss: number;
+  anon: number;
+  file: number;
+}
+
+export function memoryOf(pid: number): Memory {
+  const text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return { rss: kb('Rss'), pss: kb('Pss'), uss: kb('Private_Clean') + kb('Private_Dirty'), anon: kb('Anonymous'), file: kb('Rss') - kb('Anonymous') };
+}
+
 export function pssKb(pid: number): number {
   const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
   return m ? Number(m[1]) : NaN;
