@@ -39,8 +39,15 @@ export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}):
   });
 }
 
+// What the bench started in the background and did not see end (a step failed half-way) is killed
+// when the bench exits: a leftover would skew every later figure, and outlive the bench.
+const running = new Set<ChildProcess>();
+process.on('exit', () => running.forEach((p) => p.kill('SIGKILL')));
+
 export function background(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess & { exited: Promise<number | null>; err: () => string } {
   const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  running.add(p);
+  p.on('exit', () => running.delete(p));
   let err = '';
   p.stderr!.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));

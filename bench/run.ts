@@ -54,7 +54,8 @@ async function exitToArchive(runs: number): Promise<Figure> {
     // The child prints the time (ns) just before it exits; launch --debug stamps the commit (ms).
     const r = await timed(node, [bin('launch'), '--debug', '--', 'sh', '-c', 'date +%s%N'], env);
     const exitNs = Number(r.stdout.trim());
-    const archived = Number(/\[(\d+)\] task \d+: archived/.exec(r.stderr)?.[1]);
+    const archived = Number(/\[(\d+)\] task \d+: (?:run \d+ )?archived/.exec(r.stderr)?.[1]);
+    if (!Number.isFinite(archived) || !Number.isFinite(exitNs)) throw new Error(`no archive stamp in launch --debug's output: ${r.stderr.slice(-300)}`);
     lat.push(archived - exitNs / 1e6);
   }
   const m = median(lat);
@@ -150,14 +151,17 @@ async function listAtScale(runs: number): Promise<Figure> {
   await until(async () => (JSON.parse((await timed(node, [bin('control'), '--list', '--json'], env)).stdout) as Array<{ pid: number | null }>).filter((e) => e.pid).length === 100, 30000, '100 running tasks');
   const c: number[] = [];
   const n: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    n.push((await timed(node, ['-e', '0'])).ms);
-    const r = await timed(node, [bin('control'), '--list'], env);
-    if (r.code !== 0 || r.stdout.split('\n').length < 1000) throw new Error(`control --list failed: ${r.stderr}`);
-    c.push(r.ms);
+  try {
+    for (let i = 0; i < runs; i++) {
+      n.push((await timed(node, ['-e', '0'])).ms);
+      const r = await timed(node, [bin('control'), '--list'], env);
+      if (r.code !== 0 || r.stdout.split('\n').length < 500) throw new Error(`control --list failed (exit ${r.code}, ${r.stdout.split('\n').length} lines): ${r.stderr}`);
+      c.push(r.ms);
+    }
+  } finally {
+    ls.forEach((l) => l.kill('SIGTERM'));
+    await Promise.all(ls.map((l) => l.exited));
   }
-  ls.forEach((l) => l.kill('SIGTERM'));
-  await Promise.all(ls.map((l) => l.exited));
   const ratios = c.map((x, i) => x / n[i]);
   const ratio = median(ratios);
   return { name: '`control --list` over 500 live tasks (100 running) / `node -e 0`', value: `${spread(ratios, (x) => `${x.toFixed(2)}x`)}; ${ms(median(c))} vs ${ms(median(n))}`, target: '<= 5x', pass: ratio <= 5, how: `median of ${runs} pairwise ratios, run alternately` };

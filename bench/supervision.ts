@@ -89,13 +89,18 @@ interface Holder {
 
 async function ours(scratch: string, settleMs: number): Promise<Holder> {
   const env = registryOf(scratch, 'memory');
-  await control(env, '--scale', 'm', '1', '--', 'sleep', '3600');
-  const pid = await supervisorOf(env, 'm');
-  const one = await sampled(pid, settleMs);
-  await control(env, '--scale', 'm', '20');
-  if ((await supervisorOf(env, 'm')) !== pid) throw new Error('the supervisor changed');
-  const twenty = await sampled(pid, settleMs);
-  await control(env, '--delete-pool', 'm');
+  let one: Memory[];
+  let twenty: Memory[];
+  try {
+    await control(env, '--scale', 'm', '1', '--', 'sleep', '3600');
+    const pid = await supervisorOf(env, 'm');
+    one = await sampled(pid, settleMs);
+    await control(env, '--scale', 'm', '20');
+    if ((await supervisorOf(env, 'm')) !== pid) throw new Error('the supervisor changed');
+    twenty = await sampled(pid, settleMs);
+  } finally {
+    await control(env, '--delete-pool', 'm'); // the supervisor is detached: it would outlive the bench
+  }
   return { name: 'taskwatch (one `launch --pool` process)', one, twenty, note: 'instance output to a rotated file each, as pools do by default' };
 }
 
@@ -117,11 +122,13 @@ async function pm2(scratch: string, settleMs: number): Promise<Holder | string> 
     fs.writeFileSync(eco, JSON.stringify({ apps: Array.from({ length: n }, (_, i) => ({ name: `s${i}`, script: 'sleep', args: '3600', interpreter: 'none', autorestart: true })) }));
     const started = await timed(pm2, ['start', eco], env);
     if (started.code !== 0) throw new Error(`pm2 start: ${started.stderr}`);
-    const pid = Number(fs.readFileSync(path.join(home, 'pm2.pid'), 'utf8'));
-    await until(() => childrenOf(pid).length === n, 15_000, `pm2's ${n} processes`);
-    const m = await sampled(pid, settleMs);
-    await timed(pm2, ['kill'], env);
-    return m;
+    try {
+      const pid = Number(fs.readFileSync(path.join(home, 'pm2.pid'), 'utf8'));
+      await until(() => childrenOf(pid).length === n, 15_000, `pm2's ${n} processes`);
+      return await sampled(pid, settleMs);
+    } finally {
+      await timed(pm2, ['kill'], env);
+    }
   };
   return { name: `pm2 ${version} (its God daemon)`, one: await at(1), twenty: await at(20), note: 'fork mode, interpreter none, logs to files (its defaults)' };
 }
@@ -138,11 +145,13 @@ async function supervisord(scratch: string, settleMs: number): Promise<Holder | 
       '[program:s]', 'command=sleep 3600', `numprocs=${n}`, 'process_name=%(program_name)s_%(process_num)02d', 'autorestart=true', '',
     ].filter((l) => process.getuid?.() === 0 || l !== 'user=root').join('\n'));
     const p = background(which, ['-c', conf]);
-    await until(() => childrenOf(p.pid!).length === n, 15_000, `supervisord's ${n} processes`);
-    const m = await sampled(p.pid!, settleMs);
-    p.kill('SIGTERM');
-    await p.exited;
-    return m;
+    try {
+      await until(() => childrenOf(p.pid!).length === n, 15_000, `supervisord's ${n} processes`);
+      return await sampled(p.pid!, settleMs);
+    } finally {
+      p.kill('SIGTERM'); // supervisord stops its children on SIGTERM
+      await p.exited;
+    }
   };
   return { name: `supervisord ${version}`, one: await at(1), twenty: await at(20), note: 'numprocs, child logs to files (its defaults)' };
 }
