@@ -27,7 +27,7 @@ test('the fleet under launch: a SIGSTOPped worker goes SILENT, STALLED, is kille
   const port = Number((await waitFor(() => /listening on 127\.0\.0\.1:(\d+)/.exec(ctlErr), 15_000, 'the controller'))[1]);
   const ctlId = Number(/taskid (\d+)/.exec(ctlErr)![1]);
 
-  const a = watched('worker-a', '3', 'task-worker', '-p', String(port), '-w', 'a'); // SILENT lasts 0.75 s: a busy machine's list still sees it
+  const a = watched('worker-a', '5', 'task-worker', '-p', String(port), '-w', 'a'); // SILENT lasts 1.25 s: a busy machine's list still sees it
   await waitFor(() => tasks(taskDb).find((r) => r.task_name === 'task_a')?.worker === 'a', 15_000, 'task_a on worker a');
   const b = watched('worker-b', '3', 'task-worker', '-p', String(port), '-w', 'b');
 
@@ -70,9 +70,16 @@ test('npm run demo (quick): the showcase finishes on its own, exits 0 and cleans
   const r = await run(process.execPath, [bin('demo'), '--quick']);
   assert.equal(r.code, 0, r.stdout.slice(-3000) + r.stderr);
   assert.match(r.stdout, /pool workers made: 3 of 3 running/);
-  assert.match(r.stdout, /workers\.1 is SILENT \(pid (\d+), 0 restarts\)\nworkers\.1 is STALLED \(pid \1, 0 restarts\)\n/);
-  assert.match(r.stdout, /workers\.1 is RUNNING \(pid \d+, 1 restart\)/, 'the stalled worker restarted');
-  assert.match(r.stdout, /workers\.2 is RUNNING \(pid \d+, 1 restart\)/, 'the SIGKILLed worker replaced');
+  // The demo polls control --list, so a short state (SILENT lasts 0.75 s here) may fall between two
+  // looks on a busy machine: assert what must be seen, not every step.
+  const seen = r.stdout.split('\n').filter((l) => /^workers\.\d is /.test(l)).join('\n');
+  const stopped = /SIGSTOP workers\.1 \(pid (\d+)\)/.exec(r.stdout)![1];
+  assert.match(seen, new RegExp(`workers\\.1 is (SILENT|STALLED) \\(pid ${stopped}, 0 restarts\\)`), `the stopped worker went quiet:\n${seen}`);
+  const back = /workers\.1 is RUNNING \(pid (\d+), ([1-9]\d*) restarts?\)/.exec(seen);
+  assert.ok(back && back[1] !== stopped, `the stalled worker restarted, as a new process:\n${seen}`);
+  const victim = /SIGKILL workers\.2 \(pid (\d+)\)/.exec(r.stdout)![1];
+  const replaced = /workers\.2 is RUNNING \(pid (\d+), ([1-9]\d*) restarts?\)/.exec(seen);
+  assert.ok(replaced && replaced[1] !== victim, `the SIGKILLed worker replaced:\n${seen}`);
   assert.match(r.stdout, /pool workers scaled: 4 of 4 running \(was 3\)/);
   assert.match(r.stdout, /task \d+ killed and archived \(outcome killed\)/);
   assert.match(r.stdout, /control --wait exited 0; the controller exited 0/);
