@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { watchRegistry } from '../src/db/changes';
 import { bin, childrenOf, fixture, start, tmpdir, tw, waitFor } from './helpers';
 
 interface Live {
@@ -95,4 +96,23 @@ test('--wait: an unknown id is a sentence; --feedback --follow ends with the tas
   await waitFor(() => f.stdoutSoFar().includes('{"a":"1"}'), 15_000, 'the follower');
   fs.writeFileSync(go, '');
   assert.equal((await f.result).code, 5);
+});
+
+test('watchRegistry looks again after a burst: a commit that becomes visible after its WAL write is still seen', async () => {
+  // SQLite writes the WAL (inotify sees it), then publishes the commit in shared memory (nothing
+  // sees that): a reader woken by the write alone could miss the state it brought, for good.
+  const dir = tmpdir();
+  const file = path.join(dir, 'tw.db');
+  let visible = false;
+  let seen = false;
+  const stop = watchRegistry(file, () => {
+    if (visible) seen = true;
+  });
+  try {
+    fs.writeFileSync(`${file}-wal`, 'frame');
+    setTimeout(() => (visible = true), 100); // the commit shows only after the last event
+    await waitFor(() => seen, 5_000, 'the watcher to see the published commit');
+  } finally {
+    stop();
+  }
 });
