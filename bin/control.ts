@@ -30,6 +30,7 @@ const COMMANDS = {
   scale: { creates: true, load: () => (require('../src/control/scale') as typeof import('../src/control/scale')).command },
   pools: { creates: false, load: () => (require('../src/control/pools') as typeof import('../src/control/pools')).command },
   release: { creates: false, load: () => (require('../src/control/release') as typeof import('../src/control/release')).command },
+  serve: { creates: true, load: () => (require('../src/control/serve') as typeof import('../src/control/serve')).command },
   'delete-pool': { creates: false, load: () => (require('../src/control/scale') as typeof import('../src/control/scale')).commandDelete },
 } satisfies Record<string, Entry>;
 
@@ -37,7 +38,7 @@ type CommandName = keyof typeof COMMANDS;
 const NAMES = Object.keys(COMMANDS) as CommandName[];
 
 function parseArgs() {
-  return cliParser('control', '$0 [--db FILE] --reserve|--release ID|--list|--history|--feedback ID|--logs ID|--kill ID|--killall NAME|--wait ID...|--scale NAME N|--pools|--delete-pool NAME|--clear|--initialize|--update')
+  return cliParser('control', '$0 [--db FILE] --reserve|--release ID|--list|--history|--feedback ID|--logs ID|--kill ID|--killall NAME|--wait ID...|--scale NAME N|--pools|--delete-pool NAME|--serve|--clear|--initialize|--update')
     .option('db', { type: 'string', describe: 'registry file (default $TASKWATCH_DB, else $XDG_STATE_HOME/taskwatch/taskwatch.db)' })
     .option('reserve', { type: 'boolean', describe: 'reserve a task id and print it' })
     .option('name', { type: 'string', describe: 'with --reserve: the task name; with --history: only this name' })
@@ -74,6 +75,9 @@ function parseArgs() {
     .option('backoff', { type: 'string', describe: 'with --scale: MIN[:MAX] seconds between restarts' })
     .option('log-max', { type: 'string', describe: "with --scale: rotate each instance's log at this size (default 10M)" })
     .option('log-keep', { type: 'string', describe: 'with --scale: old log files kept (default 2)' })
+    .option('serve', { type: 'boolean', describe: 'serve the HTTP API and the live page until stopped (prints its URL, with the token)' })
+    .option('host', { type: 'string', describe: 'with --serve: the address to bind (default 127.0.0.1)' })
+    .option('port', { type: 'string', describe: 'with --serve: the port (default 8010; 0 for any free one)' })
     .option('json', { type: 'boolean', describe: 'machine-readable output' })
     .option('wide', { type: 'boolean', describe: 'tables with every column, however wide' })
     .parserConfiguration({ 'populate--': true, 'parse-positional-numbers': false })
@@ -92,6 +96,7 @@ async function main(): Promise<number> {
   if (given.length > 1) throw new ExitError(`give one command at a time, not ${given.map((c) => `--${c}`).join(' and ')}`, EXIT.usage);
   if (a.follow && a.feedback === undefined && a.logs === undefined) throw new ExitError('--follow goes with --feedback ID or --logs ID', EXIT.usage);
   if (a.lines !== undefined && a.logs === undefined) throw new ExitError('--lines goes with --logs ID', EXIT.usage);
+  if ((a.host !== undefined || a.port !== undefined) && a.serve === undefined) throw new ExitError('--host and --port go with --serve', EXIT.usage);
   if (a.db === '') throw new ExitError('--db needs a file name', EXIT.usage);
   const command: Entry = COMMANDS[given[0]];
   const extra = (a as { '--'?: Array<string | number> })['--'];

@@ -35,6 +35,9 @@ export interface ControlArgs {
   backoff?: string;
   logMax?: string;
   logKeep?: string;
+  /** --serve's address and port. */
+  host?: string;
+  port?: string;
   /** Where the launch bin is (a pool's supervisor is one): beside control's own. */
   launchBin: string;
 }

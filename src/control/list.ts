@@ -6,8 +6,11 @@ import type { ListEntry } from './entries';
 import { viewOf } from './live';
 import { tables } from './tables';
 
-export async function listTasks(reg: Registry): Promise<ListEntry[]> {
-  const now = Date.now();
+/** The live tasks as control --list shows them; `sample: false` leaves cpu and memory null (no /proc sampling). */
+export function listTasks(reg: Registry, o: { sample: false; now?: number }): ListEntry[];
+export function listTasks(reg: Registry, o?: { sample?: true; now?: number }): Promise<ListEntry[]>;
+export function listTasks(reg: Registry, o: { sample?: boolean; now?: number } = {}): ListEntry[] | Promise<ListEntry[]> {
+  const now = o.now ?? Date.now();
   const entries = reg.liveTasks(now / 1000).map((t): ListEntry => {
     const v = viewOf(t, now);
     const launched = t.state !== 'RESERVED' ? t : null;
@@ -33,6 +36,10 @@ export async function listTasks(reg: Registry): Promise<ListEntry[]> {
       instance: launched?.pool?.instance ?? null,
     };
   });
+  return o.sample === false ? entries : sampleUsage(entries);
+}
+
+async function sampleUsage(entries: ListEntry[]): Promise<ListEntry[]> {
   // One call for every pid: pidusage spawns getconf for each call made before its cache fills.
   // Its first sample of a pid has no earlier one to compare with, so CPU is the average since the
   // process started (ctime / elapsed), as ps reports it.

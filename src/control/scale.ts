@@ -14,8 +14,8 @@ import { runningInstance, startSupervisor, supervised } from './pools';
 // instances it keeps; N = 0 stops them all. control --delete-pool NAME forgets a pool once stopped.
 
 /** A pool's name is part of its instances' log file names: letters, digits, '.', '_', '-'. */
-const POOL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-const MAX_INSTANCES = 10_000;
+export const POOL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const MAX_INSTANCES = 10_000;
 
 function poolName(v: unknown, flag: string): string {
   const s = String(v ?? '');
@@ -82,6 +82,43 @@ function nudge(reg: Registry, p: Pool, launchBin: string): void {
   if (p.desired > 0 || instances(reg, p.name).length > 0) startSupervisor(reg, p.name, launchBin);
 }
 
+export interface ScaleResult {
+  pool: string;
+  desired: number;
+  running: number;
+  /** made, scaled or kept; and the sentence control prints. */
+  verb: 'made' | 'scaled' | 'kept';
+  message: string;
+}
+
+/**
+ * Makes a pool (with `made`: its command and options) or sets how many instances an existing one
+ * keeps, wakes its supervisor, and waits until that many run. Shared by control --scale and the
+ * HTTP API (which only rescales: it never makes a pool, that is, never runs a new command).
+ */
+export async function scalePool(reg: Registry, name: string, desired: number, launchBin: string, made?: { command: string[]; options: PoolOptions; given: string[] }): Promise<ScaleResult> {
+  const before = reg.pool(name);
+  if (before && made && made.command.length > 0 && JSON.stringify(made.command) !== JSON.stringify(before.command)) {
+    throw new ExitError(`pool ${name} runs ${JSON.stringify(before.command)}; to run something else, scale it to 0 and --delete-pool it first`, EXIT.refused);
+  }
+  if (before && made && made.given.length > 0) throw new ExitError(`pool ${name}'s options are fixed when it is made (${made.given.map((f) => `--${f}`).join(', ')} given); scale it to 0 and --delete-pool it to change them`, EXIT.refused);
+  const r = reg.scalePool(name, desired, made && made.command.length > 0 ? { command: made.command, options: made.options } : null);
+  if ('missing' in r) throw new ExitError(`there is no pool ${name}; make it with its command after --, as in: control --scale ${name} ${desired} -- ./worker.sh`, EXIT.refused);
+  const p = reg.pool(name) as Pool;
+  nudge(reg, p, launchBin);
+  const wait = (p.options.graceSec + 10) * 1000;
+  const reached = await until(reg, () => {
+    const live = instances(reg, name);
+    return live.filter(runningInstance).length === desired && live.length === desired;
+  }, wait);
+  const running = instances(reg, name).filter(runningInstance).length;
+  const verb = r.created ? 'made' : before && before.desired === desired ? 'kept' : 'scaled';
+  const message = `pool ${name} ${verb}: ${running} of ${desired} running${verb === 'scaled' ? ` (was ${before!.desired})` : ''}`;
+  const result: ScaleResult = { pool: name, desired, running, verb, message };
+  if (!reached) throw Object.assign(new ExitError(`${message}, not yet ${desired} after ${wait / 1000} s; see control --pools and the log beside the registry (logs/${name}.pool.log)`, EXIT.refused), { result });
+  return result;
+}
+
 /** control --scale NAME N [--feedpath DIR --timeout S ...] [-- CMD ARGS] */
 export const command: Command = (a) => {
   const [rawName, rawN, ...extra] = a.scale ?? [];
@@ -93,47 +130,41 @@ export const command: Command = (a) => {
   const given = OPTION_FLAGS.filter((f) => (a as unknown as Record<string, unknown>)[f.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())] !== undefined);
   const options = poolOptions(a);
   return async (reg, out) => {
-    const before = reg.pool(name);
-    if (before && cmd.length > 0 && JSON.stringify(cmd) !== JSON.stringify(before.command)) {
-      throw new ExitError(`pool ${name} runs ${JSON.stringify(before.command)}; to run something else, scale it to 0 and --delete-pool it first`, EXIT.refused);
+    let r: ScaleResult;
+    try {
+      r = await scalePool(reg, name, desired, a.launchBin, { command: cmd, options, given: [...given] });
+    } catch (err) {
+      const partial = (err as { result?: ScaleResult }).result;
+      if (partial) out(a.json ? JSON.stringify({ pool: name, desired, running: partial.running }) : partial.message);
+      throw err;
     }
-    if (before && given.length > 0) throw new ExitError(`pool ${name}'s options are fixed when it is made (${given.map((f) => `--${f}`).join(', ')} given); scale it to 0 and --delete-pool it to change them`, EXIT.refused);
-    const r = reg.scalePool(name, desired, cmd.length > 0 ? { command: cmd, options } : null);
-    if ('missing' in r) throw new ExitError(`there is no pool ${name}; make it with its command after --, as in: control --scale ${name} ${desired} -- ./worker.sh`, EXIT.refused);
-    const p = reg.pool(name) as Pool;
-    nudge(reg, p, a.launchBin);
-    const wait = (p.options.graceSec + 10) * 1000;
-    const reached = await until(reg, () => {
-      const live = instances(reg, name);
-      return live.filter(runningInstance).length === desired && live.length === desired;
-    }, wait);
-    const now = instances(reg, name).filter(runningInstance).length;
-    const verb = r.created ? 'made' : before && before.desired === desired ? 'kept' : 'scaled';
-    const msg = `pool ${name} ${verb}: ${now} of ${desired} running${verb === 'scaled' ? ` (was ${before!.desired})` : ''}`;
-    if (a.json) out(JSON.stringify({ pool: name, desired, running: now }));
-    else out(msg);
-    if (!reached) throw new ExitError(`${msg}, not yet ${desired} after ${wait / 1000} s; see control --pools and the log beside the registry (logs/${name}.pool.log)`, EXIT.refused);
+    out(a.json ? JSON.stringify({ pool: name, desired, running: r.running }) : r.message);
     return EXIT.ok;
   };
 };
+
+/** Stops a pool's instances if any run, then forgets it. */
+export async function deletePool(reg: Registry, name: string, launchBin: string): Promise<void> {
+  const p = reg.pool(name);
+  if (!p) throw new ExitError(`there is no pool ${name}; nothing to delete`, EXIT.refused);
+  if (p.desired > 0) {
+    reg.scalePool(name, 0, null);
+    nudge(reg, reg.pool(name) as Pool, launchBin);
+  }
+  if (!supervised(p)) {
+    // Nobody supervises them: end what is left ourselves.
+    await Promise.all(instances(reg, name).map((t) => settleLost(reg, t, { note: `pool ${name} deleted by control (pid ${process.pid})`, graceSec: t.graceSec })));
+  }
+  const gone = await until(reg, () => instances(reg, name).length === 0, (p.options.graceSec + 10) * 1000);
+  if (!gone) throw new ExitError(`pool ${name}'s instances did not stop within ${p.options.graceSec + 10} s; it is scaled to 0 but not deleted`, EXIT.refused);
+  reg.deletePool(name);
+}
 
 /** control --delete-pool NAME: stops its instances if any run, then forgets the pool. */
 export const commandDelete: Command = (a) => {
   const name = poolName(a.deletePool, '--delete-pool');
   return async (reg, out) => {
-    const p = reg.pool(name);
-    if (!p) throw new ExitError(`there is no pool ${name}; nothing to delete`, EXIT.refused);
-    if (p.desired > 0) {
-      reg.scalePool(name, 0, null);
-      nudge(reg, reg.pool(name) as Pool, a.launchBin);
-    }
-    if (!supervised(p)) {
-      // Nobody supervises them: end what is left ourselves.
-      await Promise.all(instances(reg, name).map((t) => settleLost(reg, t, { note: `pool ${name} deleted by control (pid ${process.pid})`, graceSec: t.graceSec })));
-    }
-    const gone = await until(reg, () => instances(reg, name).length === 0, (p.options.graceSec + 10) * 1000);
-    if (!gone) throw new ExitError(`pool ${name}'s instances did not stop within ${p.options.graceSec + 10} s; it is scaled to 0 but not deleted`, EXIT.refused);
-    reg.deletePool(name);
+    await deletePool(reg, name, a.launchBin);
     out(a.json ? JSON.stringify({ deleted: name }) : `pool ${name} deleted`);
     return EXIT.ok;
   };

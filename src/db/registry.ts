@@ -580,6 +580,29 @@ export class Registry {
     return this.db.prepare(`SELECT * FROM history ORDER BY id DESC LIMIT ?`).all(o.limit) as HistoryRow[];
   }
 
+  /** Every row archived after row `id`, oldest first. */
+  historyAfter(id: number): HistoryRow[] {
+    return this.db.prepare(`SELECT * FROM history WHERE id > ? ORDER BY id`).all(id) as HistoryRow[];
+  }
+
+  /** One page of history, newest first, with the number of rows the filter matches. */
+  historyPage(o: { limit: number; offset: number; name?: string; outcome?: string }): { rows: HistoryRow[]; total: number } {
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    if (o.name !== undefined) {
+      where.push('taskname = ?');
+      args.push(o.name);
+    }
+    if (o.outcome !== undefined) {
+      where.push('outcome = ?');
+      args.push(o.outcome);
+    }
+    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM history ${w}`).get(...args) as { n: number }).n;
+    const rows = this.db.prepare(`SELECT * FROM history ${w} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...args, o.limit, o.offset) as HistoryRow[];
+    return { rows, total };
+  }
+
   historyOf(taskid: number): HistoryRow | undefined {
     return this.db.prepare(`SELECT * FROM history WHERE taskid = ? ORDER BY id DESC LIMIT 1`).get(taskid) as HistoryRow | undefined;
   }

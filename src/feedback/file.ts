@@ -36,14 +36,15 @@ const CHUNK = 1 << 16;
  * (found: false); anything other than a regular file is refused with a sentence, never waited on.
  * `follow` lets a person's own argument (parse --feedback LINK) be a symlink; a task's never is.
  */
-export function readFeedbackFile(file: string, o: { follow?: boolean } = {}): FeedbackRead {
+export function readFeedbackFile(file: string, o: { follow?: boolean; maxBytes?: number } = {}): FeedbackRead {
+  const max = o.maxBytes ?? MAX_READ_BYTES;
   const opened = openRegular(file, o);
   if (!opened) return { values: {}, found: false, lines: 0, ignored: 0, capped: { keysDropped: 0, valuesCut: 0, bytesUnread: 0 } };
   const { fd, stat } = opened;
   const parser = new FeedbackParser();
   const size = stat.size;
   try {
-    const limit = Math.min(size, MAX_READ_BYTES);
+    const limit = Math.min(size, max);
     const decoder = new StringDecoder('utf8');
     const buf = Buffer.allocUnsafe(CHUNK);
     for (let done = 0; done < limit; ) {
@@ -57,7 +58,7 @@ export function readFeedbackFile(file: string, o: { follow?: boolean } = {}): Fe
     closeSync(fd);
   }
   const values = toObject(parser.end());
-  return { values, found: true, lines: parser.lines, ignored: parser.ignored, capped: { ...parser.capped, bytesUnread: Math.max(0, size - MAX_READ_BYTES) } };
+  return { values, found: true, lines: parser.lines, ignored: parser.ignored, capped: { ...parser.capped, bytesUnread: Math.max(0, size - max) } };
 }
 
 /** What the caps left out, as a clause for the archived record, or null when nothing was. */

@@ -1,0 +1,260 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import pidusage from 'pidusage';
+import type { Registry } from '../db/registry';
+import { watchRegistry } from '../db/changes';
+import { historyEntry, type HistoryEntry, type ListEntry, type PoolEntry } from '../control/entries';
+import { listTasks } from '../control/list';
+import { readFeedbackFile } from '../feedback/file';
+import { poolEntries } from '../control/pools';
+
+// What the server knows of the registry, kept current by events: the registry's WAL (every status a
+// launcher writes, every new task, every ending), the feedback files' directories (each heartbeat),
+// and, while someone is watching, a sample every few seconds of CPU and memory, which no event
+// reports, and of launchers' liveness (a SIGKILLed launcher writes nothing).
+
+export type FeedEvent =
+  | { type: 'task'; task: ListEntry; feedback: Record<string, string> | null }
+  | { type: 'gone'; taskid: number }
+  | { type: 'ended'; entry: HistoryEntry }
+  | { type: 'heartbeats'; beats: Array<{ taskid: number; at: number; feedback: Record<string, string> }> }
+  | { type: 'pools'; pools: PoolEntry[] }
+  | { type: 'usage'; usage: Array<{ taskid: number; cpu: number | null; memory: number | null }> };
+
+export interface Snapshot {
+  tasks: ListEntry[];
+  pools: PoolEntry[];
+  /** The newest history row's id: events carry every ending after it. */
+  lastHistoryId: number;
+  historyTotal: number;
+  /** Each watched task's feedback, as the page shows it (see glance). */
+  feedback: Record<number, Record<string, string>>;
+  registry: string;
+}
+
+/** What the page shows of a feedback file: its first keys, values cut short (control --feedback has it all). */
+const GLANCE_KEYS = 24;
+const GLANCE_CHARS = 200;
+const GLANCE_BYTES = 256 * 1024;
+
+export function glance(file: string): Record<string, string> {
+  try {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(readFeedbackFile(file, { maxBytes: GLANCE_BYTES }).values).slice(0, GLANCE_KEYS)) out[k] = v.length > GLANCE_CHARS ? `${v.slice(0, GLANCE_CHARS)}…` : v;
+    return out;
+  } catch {
+    return {}; // not a regular file (a task playing tricks): nothing to show
+  }
+}
+
+/** The fields whose change is worth an event (not duration or timer, which the page counts itself). */
+const signature = (e: ListEntry): string =>
+  JSON.stringify([e.name, e.info1, e.info2, e.info3, e.pid, e.status, e.starttime, e.feedback, e.timeout, e.containment, e.restarts, e.last_outcome, e.pool, e.instance]);
+
+export const SAMPLE_MS = 5000;
+/** Heartbeats are sent together, at most this often: 500 tasks beating twice a second stay one event per tick. */
+const BEAT_BATCH_MS = 100;
+
+export class Feed {
+  private tasks = new Map<number, { entry: ListEntry; sig: string }>();
+  private pools = '[]';
+  private poolList: PoolEntry[] = [];
+  private lastHistoryId = 0;
+  private readonly listeners = new Set<(e: FeedEvent) => void>();
+  private stopRegistry: () => void = () => {};
+  /** Feedback directories watched, and the file names in each that are heartbeats of which task. */
+  private readonly dirs = new Map<string, { watcher: FSWatcher; files: Map<string, number> }>();
+  private sampler: NodeJS.Timeout | undefined;
+  private refreshing = false;
+  private beats = new Map<number, number>();
+  private readonly feedFiles = new Map<number, string>();
+  private readonly feedbacks = new Map<number, Record<string, string>>();
+  private readonly stale = new Set<number>();
+  private beatTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly reg: Registry) {}
+
+  start(): void {
+    this.lastHistoryId = this.newestHistoryId();
+    this.stopRegistry = watchRegistry(this.reg.file, () => this.refresh());
+    this.refresh(true);
+  }
+
+  stop(): void {
+    this.stopRegistry();
+    clearInterval(this.sampler);
+    clearTimeout(this.beatTimer);
+    for (const d of this.dirs.values()) d.watcher.close();
+    this.dirs.clear();
+  }
+
+  snapshot(): Snapshot {
+    this.refresh(); // durations and quiet times as of now
+    for (const id of this.stale) {
+      const file = this.feedFiles.get(id);
+      if (file) this.feedbacks.set(id, glance(file));
+    }
+    this.stale.clear();
+    return {
+      tasks: [...this.tasks.values()].map((t) => t.entry),
+      pools: this.poolList,
+      lastHistoryId: this.lastHistoryId,
+      historyTotal: this.reg.historyCount(),
+      feedback: Object.fromEntries(this.feedbacks),
+      registry: this.reg.file,
+    };
+  }
+
+  /** Subscribes; sampling runs only while someone listens. Returns the unsubscribe. */
+  subscribe(f: (e: FeedEvent) => void): () => void {
+    this.listeners.add(f);
+    if (!this.sampler) this.sampler = setInterval(() => void this.sample(), SAMPLE_MS);
+    setImmediate(() => void this.sample()); // the newcomer sees CPU and memory at once, not in 5 s
+    return () => {
+      this.listeners.delete(f);
+      if (this.listeners.size === 0) {
+        clearInterval(this.sampler);
+        this.sampler = undefined;
+      }
+    };
+  }
+
+  get watching(): number {
+    return this.listeners.size;
+  }
+
+  private emit(e: FeedEvent): void {
+    for (const f of this.listeners) f(e);
+  }
+
+  private newestHistoryId(): number {
+    return this.reg.history({ limit: 1 })[0]?.id ?? 0;
+  }
+
+  /** Compares the registry with what was last seen, and says what changed. */
+  refresh(quiet = false): void {
+    if (this.refreshing) return;
+    this.refreshing = true;
+    try {
+      const now = Date.now();
+      this.watchFeedback();
+      const seen = new Set<number>();
+      for (const entry of listTasks(this.reg, { sample: false, now })) {
+        seen.add(entry.taskid);
+        const sig = signature(entry);
+        const before = this.tasks.get(entry.taskid);
+        if (before && before.sig === sig) {
+          before.entry = { ...entry, cpu: before.entry.cpu, memory: before.entry.memory };
+          continue;
+        }
+        this.tasks.set(entry.taskid, { entry: before ? { ...entry, cpu: before.entry.cpu, memory: before.entry.memory } : entry, sig });
+        if (!quiet) this.emit({ type: 'task', task: entry, feedback: this.feedbacks.get(entry.taskid) ?? null });
+      }
+      for (const id of [...this.tasks.keys()]) {
+        if (seen.has(id)) continue;
+        this.tasks.delete(id);
+        this.feedFiles.delete(id);
+        this.feedbacks.delete(id);
+        if (!quiet) this.emit({ type: 'gone', taskid: id });
+      }
+      for (const h of this.reg.historyAfter(this.lastHistoryId)) {
+        this.lastHistoryId = Math.max(this.lastHistoryId, h.id);
+        if (!quiet) this.emit({ type: 'ended', entry: historyEntry(h) });
+      }
+      const pools = poolEntries(this.reg);
+      const text = JSON.stringify(pools.map((p) => ({ ...p, last_heartbeat: null })));
+      this.poolList = pools;
+      if (text !== this.pools) {
+        this.pools = text;
+        if (!quiet) this.emit({ type: 'pools', pools });
+      }
+    } catch {
+      /* a registry busy for a moment: the next change, or the next sample, brings it */
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  /** Watches the directory of every live task's feedback file; a write there is that task's heartbeat. */
+  private watchFeedback(): void {
+    const wanted = new Map<string, Map<string, number>>();
+    for (const t of this.reg.liveTasks()) {
+      if (t.state === 'RESERVED' || !t.watch) continue;
+      if (this.feedFiles.get(t.id) !== t.watch.feedFile) {
+        this.feedFiles.set(t.id, t.watch.feedFile);
+        this.feedbacks.set(t.id, glance(t.watch.feedFile));
+      }
+      const dir = dirname(t.watch.feedFile);
+      if (!wanted.has(dir)) wanted.set(dir, new Map());
+      wanted.get(dir)!.set(basename(t.watch.feedFile), t.id);
+    }
+    for (const [dir, d] of this.dirs) {
+      if (wanted.has(dir)) continue;
+      d.watcher.close();
+      this.dirs.delete(dir);
+    }
+    for (const [dir, files] of wanted) {
+      const d = this.dirs.get(dir);
+      if (d) {
+        d.files = files;
+        continue;
+      }
+      try {
+        const entry = { watcher: undefined as unknown as FSWatcher, files };
+        entry.watcher = watch(dir, (_e, name) => {
+          const id = name === null ? undefined : entry.files.get(String(name));
+          if (id !== undefined) this.beat(id);
+        });
+        entry.watcher.on('error', () => {
+          entry.watcher.close();
+          this.dirs.delete(dir);
+        });
+        this.dirs.set(dir, entry);
+      } catch {
+        /* a directory gone or unreadable: its tasks' heartbeats show when the registry changes */
+      }
+    }
+  }
+
+  private beat(id: number): void {
+    if (this.listeners.size === 0) {
+      this.stale.add(id); // nobody watching: read it when someone asks
+      return;
+    }
+    this.beats.set(id, Date.now() / 1000);
+    this.beatTimer ??= setTimeout(() => {
+      this.beatTimer = undefined;
+      const beats = [...this.beats].map(([taskid, at]) => {
+        const file = this.feedFiles.get(taskid);
+        const feedback = file ? glance(file) : {};
+        this.feedbacks.set(taskid, feedback);
+        return { taskid, at, feedback };
+      });
+      this.beats.clear();
+      if (this.listeners.size > 0) this.emit({ type: 'heartbeats', beats });
+    }, BEAT_BATCH_MS);
+  }
+
+  /** CPU and memory, and launchers' liveness (LOST), for those watching: no event reports either. */
+  private async sample(): Promise<void> {
+    this.refresh();
+    const running = [...this.tasks.values()].map((t) => t.entry).filter((e) => e.pid !== null && e.status !== 'LOST' && e.status !== 'RESERVED' && e.status !== 'BACKOFF');
+    if (running.length === 0) return;
+    let usage: Record<string, pidusage.Status | undefined> = {};
+    try {
+      usage = (await pidusage(running.map((e) => e.pid as number))) as Record<string, pidusage.Status | undefined>;
+    } catch {
+      /* a pid gone between the two looks: those samples are unknown */
+    }
+    pidusage.clear();
+    const out: Array<{ taskid: number; cpu: number | null; memory: number | null }> = [];
+    for (const e of running) {
+      const u = usage[String(e.pid)];
+      const cur = this.tasks.get(e.taskid);
+      if (!cur || !u) continue;
+      cur.entry = { ...cur.entry, cpu: u.elapsed > 0 ? (u.ctime / u.elapsed) * 100 : 0, memory: u.memory };
+      out.push({ taskid: e.taskid, cpu: cur.entry.cpu, memory: cur.entry.memory });
+    }
+    if (out.length) this.emit({ type: 'usage', usage: out });
+  }
+}
