@@ -44,14 +44,16 @@ export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}):
 const running = new Set<ChildProcess>();
 process.on('exit', () => running.forEach((p) => p.kill('SIGKILL')));
 
-export function background(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess & { exited: Promise<number | null>; err: () => string } {
-  const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+export function background(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, o: { stdout?: boolean } = {}): ChildProcess & { exited: Promise<number | null>; err: () => string; out: () => string } {
+  const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', o.stdout ? 'pipe' : 'ignore', 'pipe'] });
   running.add(p);
   p.on('exit', () => running.delete(p));
   let err = '';
+  let out = '';
   p.stderr!.on('data', (d) => (err += d));
+  p.stdout?.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
-  return Object.assign(p, { exited, err: () => err });
+  return Object.assign(p, { exited, err: () => err, out: () => out });
 }
 
 export async function until<T>(f: () => T | Promise<T>, ms: number, what: string): Promise<T> {

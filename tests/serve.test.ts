@@ -177,3 +177,23 @@ test('--serve refuses what it cannot do, in a sentence: a bad port, a port in us
   assert.match(link.stderr, /serve\.token is a symbolic link/);
   assert.doesNotMatch(link.stderr + busy.stderr, /\n\s+at /);
 });
+
+test('a launcher SIGKILLed writes nothing, yet the stream says LOST (the server looks while someone watches), with CPU and memory', async (ctx) => {
+  const s = await serve();
+  ctx.after(() => s.stop());
+  const es = events(s);
+  ctx.after(() => es.close());
+  await waitFor(() => es.seen.some((e) => e.type === 'snapshot'), 15_000, 'the snapshot');
+  const l = s.t.startLaunch('--name', 'orphan', '--', 'sleep', '600');
+  const row = await waitFor(() => es.seen.find((e) => e.type === 'task' && e.data.task.name === 'orphan' && e.data.task.pid), 15_000, 'the task running');
+  const id = row.data.task.taskid;
+  ctx.after(() => s.t.control('--kill', String(id), '--grace', '1'));
+  const usage = await waitFor(() => es.seen.find((e) => e.type === 'usage' && e.data.usage.some((u: { taskid: number }) => u.taskid === id)), 30_000, 'a usage sample');
+  const u = usage.data.usage.find((x: { taskid: number }) => x.taskid === id);
+  assert.ok(u.memory > 100_000 && u.cpu >= 0, JSON.stringify(u));
+  l.kill('SIGKILL');
+  await waitFor(() => es.seen.some((e) => e.type === 'task' && e.data.task.taskid === id && e.data.task.status === 'LOST'), 30_000, 'LOST pushed');
+  const killed = await s.t.control('--kill', String(id), '--grace', '1');
+  assert.equal(killed.code, 0, killed.stderr);
+  await waitFor(() => es.seen.some((e) => e.type === 'ended' && e.data.entry.taskid === id), 15_000, 'its ending pushed');
+});

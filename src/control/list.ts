@@ -3,6 +3,7 @@ import { EXIT } from '../errors';
 import type { Registry } from '../db/registry';
 import type { Command } from './command';
 import type { ListEntry } from './entries';
+import type { Task } from '../task/model';
 import { viewOf } from './live';
 import { tables } from './tables';
 
@@ -11,10 +12,18 @@ export function listTasks(reg: Registry, o: { sample: false; now?: number }): Li
 export function listTasks(reg: Registry, o?: { sample?: true; now?: number }): Promise<ListEntry[]>;
 export function listTasks(reg: Registry, o: { sample?: boolean; now?: number } = {}): ListEntry[] | Promise<ListEntry[]> {
   const now = o.now ?? Date.now();
-  const entries = reg.liveTasks(now / 1000).map((t): ListEntry => {
+  const entries = entriesOf(reg.liveTasks(now / 1000), now);
+  return o.sample === false ? entries : sampleUsage(entries);
+}
+
+/** Live rows as of `now` (ms): status and quiet time derived now, from the launcher's and the heartbeat's state. */
+export function entriesOf(tasks: Task[], now: number): ListEntry[] {
+  const out: ListEntry[] = [];
+  for (const t of tasks) {
+    if (t.state === 'RESERVED' && t.expiresAt <= now / 1000) continue; // lapsed, not swept yet
     const v = viewOf(t, now);
     const launched = t.state !== 'RESERVED' ? t : null;
-    return {
+    out.push({
       taskid: t.id,
       name: t.name,
       info1: t.info1,
@@ -34,9 +43,9 @@ export function listTasks(reg: Registry, o: { sample?: boolean; now?: number } =
       last_outcome: launched?.lastOutcome ?? null,
       pool: launched?.pool?.name ?? null,
       instance: launched?.pool?.instance ?? null,
-    };
-  });
-  return o.sample === false ? entries : sampleUsage(entries);
+    });
+  }
+  return out;
 }
 
 async function sampleUsage(entries: ListEntry[]): Promise<ListEntry[]> {

@@ -12,6 +12,11 @@ export interface ProcInfo {
   /** The controlling terminal's device number; 0 for none. */
   tty: number;
   start: number;
+  /** CPU time in user and kernel mode, in clock ticks (USER_HZ). */
+  utime: number;
+  stime: number;
+  /** Resident set, in pages. */
+  rss: number;
 }
 
 // /proc files report size 0, so readFileSync reads them in 64 KiB chunks; a stat line is < 1 KiB.
@@ -37,7 +42,7 @@ export function readProc(pid: number): ProcInfo | null {
   const text = statBuf.toString('latin1', 0, n);
   // The command name may hold spaces and parentheses; fields resume after the last ')'.
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { state: f[0], pgrp: Number(f[2]), tty: Number(f[4]), start: Number(f[19]) };
+  return { state: f[0], pgrp: Number(f[2]), tty: Number(f[4]), start: Number(f[19]), utime: Number(f[11]), stime: Number(f[12]), rss: Number(f[21]) };
 }
 
 export function procStartTime(pid: number): number | null {

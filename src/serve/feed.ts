@@ -1,11 +1,13 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import pidusage from 'pidusage';
 import type { Registry } from '../db/registry';
 import { watchRegistry } from '../db/changes';
 import { historyEntry, type HistoryEntry, type ListEntry, type PoolEntry } from '../control/entries';
-import { listTasks } from '../control/list';
+import { entriesOf } from '../control/list';
+import type { LaunchedTask, Task } from '../task/model';
+
 import { readFeedbackFile } from '../feedback/file';
+import { usageOf } from '../proc/usage';
 import { poolEntries } from '../control/pools';
 
 // What the server knows of the registry, kept current by events: the registry's WAL (every status a
@@ -51,11 +53,22 @@ export function glance(file: string): Record<string, string> {
 const signature = (e: ListEntry): string =>
   JSON.stringify([e.name, e.info1, e.info2, e.info3, e.pid, e.status, e.starttime, e.feedback, e.timeout, e.containment, e.restarts, e.last_outcome, e.pool, e.instance]);
 
-export const SAMPLE_MS = 5000;
+export const SAMPLE_MS = 10_000;
 /** Heartbeats are sent together, at most this often: 500 tasks beating twice a second stay one event per tick. */
 const BEAT_BATCH_MS = 100;
 
+const pidExists = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
 export class Feed {
+  /** The live rows as last read: the registry is read again only when it changes. */
+  private live: Task[] = [];
   private tasks = new Map<number, { entry: ListEntry; sig: string }>();
   private pools = '[]';
   private poolList: PoolEntry[] = [];
@@ -89,7 +102,7 @@ export class Feed {
   }
 
   snapshot(): Snapshot {
-    this.refresh(); // durations and quiet times as of now
+    this.rederive(); // durations and quiet times as of now
     for (const id of this.stale) {
       const file = this.feedFiles.get(id);
       if (file) this.feedbacks.set(id, glance(file));
@@ -108,8 +121,8 @@ export class Feed {
   /** Subscribes; sampling runs only while someone listens. Returns the unsubscribe. */
   subscribe(f: (e: FeedEvent) => void): () => void {
     this.listeners.add(f);
-    if (!this.sampler) this.sampler = setInterval(() => void this.sample(), SAMPLE_MS);
-    setImmediate(() => void this.sample()); // the newcomer sees CPU and memory at once, not in 5 s
+    if (!this.sampler) this.sampler = setInterval(() => this.sample(), SAMPLE_MS);
+    setImmediate(() => this.sample()); // the newcomer sees CPU and memory at once, not at the next sample
     return () => {
       this.listeners.delete(f);
       if (this.listeners.size === 0) {
@@ -131,32 +144,14 @@ export class Feed {
     return this.reg.history({ limit: 1 })[0]?.id ?? 0;
   }
 
-  /** Compares the registry with what was last seen, and says what changed. */
+  /** Reads the registry again (it changed), and says what changed. */
   refresh(quiet = false): void {
     if (this.refreshing) return;
     this.refreshing = true;
     try {
-      const now = Date.now();
+      this.live = this.reg.liveTasks();
       this.watchFeedback();
-      const seen = new Set<number>();
-      for (const entry of listTasks(this.reg, { sample: false, now })) {
-        seen.add(entry.taskid);
-        const sig = signature(entry);
-        const before = this.tasks.get(entry.taskid);
-        if (before && before.sig === sig) {
-          before.entry = { ...entry, cpu: before.entry.cpu, memory: before.entry.memory };
-          continue;
-        }
-        this.tasks.set(entry.taskid, { entry: before ? { ...entry, cpu: before.entry.cpu, memory: before.entry.memory } : entry, sig });
-        if (!quiet) this.emit({ type: 'task', task: entry, feedback: this.feedbacks.get(entry.taskid) ?? null });
-      }
-      for (const id of [...this.tasks.keys()]) {
-        if (seen.has(id)) continue;
-        this.tasks.delete(id);
-        this.feedFiles.delete(id);
-        this.feedbacks.delete(id);
-        if (!quiet) this.emit({ type: 'gone', taskid: id });
-      }
+      this.rederive(quiet);
       for (const h of this.reg.historyAfter(this.lastHistoryId)) {
         this.lastHistoryId = Math.max(this.lastHistoryId, h.id);
         if (!quiet) this.emit({ type: 'ended', entry: historyEntry(h) });
@@ -175,10 +170,42 @@ export class Feed {
     }
   }
 
+  /** The live tasks as of now, from the rows last read (quiet times, launchers' liveness looked at now). */
+  entries(now = Date.now(), rows: Task[] = this.live): ListEntry[] {
+    return entriesOf(rows, now).map((e) => {
+      const known = this.tasks.get(e.taskid)?.entry;
+      return known ? { ...e, cpu: known.cpu, memory: known.memory } : e;
+    });
+  }
+
+  /**
+   * Derives every row's status again and says which changed (a launcher gone is LOST with no write to
+   * tell). `launchedOnly`: a reservation changes only by a write, which refresh() reads anyway.
+   */
+  private rederive(quiet = false, launchedOnly = false): void {
+    const seen = new Set<number>();
+    for (const entry of this.entries(Date.now(), launchedOnly ? this.live.filter((t) => t.state !== 'RESERVED') : this.live)) {
+      seen.add(entry.taskid);
+      const sig = signature(entry);
+      const before = this.tasks.get(entry.taskid);
+      this.tasks.set(entry.taskid, { entry, sig });
+      if (before?.sig === sig) continue;
+      if (!quiet) this.emit({ type: 'task', task: entry, feedback: this.feedbacks.get(entry.taskid) ?? null });
+    }
+    if (launchedOnly) return;
+    for (const id of [...this.tasks.keys()]) {
+      if (seen.has(id)) continue;
+      this.tasks.delete(id);
+      this.feedFiles.delete(id);
+      this.feedbacks.delete(id);
+      if (!quiet) this.emit({ type: 'gone', taskid: id });
+    }
+  }
+
   /** Watches the directory of every live task's feedback file; a write there is that task's heartbeat. */
   private watchFeedback(): void {
     const wanted = new Map<string, Map<string, number>>();
-    for (const t of this.reg.liveTasks()) {
+    for (const t of this.live) {
       if (t.state === 'RESERVED' || !t.watch) continue;
       if (this.feedFiles.get(t.id) !== t.watch.feedFile) {
         this.feedFiles.set(t.id, t.watch.feedFile);
@@ -235,25 +262,25 @@ export class Feed {
     }, BEAT_BATCH_MS);
   }
 
-  /** CPU and memory, and launchers' liveness (LOST), for those watching: no event reports either. */
-  private async sample(): Promise<void> {
-    this.refresh();
+  /**
+   * CPU and memory, and launchers' liveness (LOST), for those watching: no event reports either. One
+   * read of /proc per process; the statuses are derived again only when a launcher is gone.
+   */
+  private sample(): void {
+    // A launcher gone is worth a full look (a pid reused since is caught by that look, and by every
+    // registry change); asking the kernel whether the pid exists is one call, not three.
+    const launched = this.live.filter((t): t is LaunchedTask => t.state !== 'RESERVED');
+    if (launched.some((t) => t.launcher !== null && !pidExists(t.launcher.pid))) this.rederive(false, true);
     const running = [...this.tasks.values()].map((t) => t.entry).filter((e) => e.pid !== null && e.status !== 'LOST' && e.status !== 'RESERVED' && e.status !== 'BACKOFF');
     if (running.length === 0) return;
-    let usage: Record<string, pidusage.Status | undefined> = {};
-    try {
-      usage = (await pidusage(running.map((e) => e.pid as number))) as Record<string, pidusage.Status | undefined>;
-    } catch {
-      /* a pid gone between the two looks: those samples are unknown */
-    }
-    pidusage.clear();
+    const usage = usageOf(running.map((e) => e.pid as number));
     const out: Array<{ taskid: number; cpu: number | null; memory: number | null }> = [];
     for (const e of running) {
-      const u = usage[String(e.pid)];
+      const u = usage.get(e.pid as number);
       const cur = this.tasks.get(e.taskid);
       if (!cur || !u) continue;
-      cur.entry = { ...cur.entry, cpu: u.elapsed > 0 ? (u.ctime / u.elapsed) * 100 : 0, memory: u.memory };
-      out.push({ taskid: e.taskid, cpu: cur.entry.cpu, memory: cur.entry.memory });
+      cur.entry = { ...cur.entry, cpu: u.cpu, memory: u.memory };
+      out.push({ taskid: e.taskid, cpu: u.cpu, memory: u.memory });
     }
     if (out.length) this.emit({ type: 'usage', usage: out });
   }

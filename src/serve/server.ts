@@ -7,8 +7,8 @@ import { ExitError, EXIT } from '../errors';
 import type { Registry } from '../db/registry';
 import { historyEntry } from '../control/entries';
 import { feedbackOf } from '../control/lookup';
+import { entriesOf } from '../control/list';
 import { killTask } from '../control/kill';
-import { listTasks } from '../control/list';
 import { healPools, poolEntries } from '../control/pools';
 import { deletePool, MAX_INSTANCES, POOL_NAME, scalePool } from '../control/scale';
 import { Feed, type FeedEvent } from './feed';
@@ -113,14 +113,12 @@ export async function startServer(o: ServerOptions): Promise<Served> {
   });
 
   // Tasks.
-  const usageOf = () => new Map(feed.snapshot().tasks.map((t) => [t.taskid, t]));
-  app.get('/api/tasks', async () => {
-    const known = usageOf();
-    return listTasks(reg, { sample: false }).map((e) => ({ ...e, cpu: known.get(e.taskid)?.cpu ?? null, memory: known.get(e.taskid)?.memory ?? null }));
-  });
+  // From the rows the feed last read (it reads again on every change of the registry), derived now.
+  app.get('/api/tasks', async () => feed.entries());
   app.get('/api/tasks/:id', { schema: { params: { type: 'object', properties: { id: ID }, required: ['id'] } } }, async (req) => {
     const id = Number((req.params as { id: string }).id);
-    const live = listTasks(reg, { sample: false }).find((e) => e.taskid === id) ?? null;
+    const row = reg.task(id); // this one row read now: a task launched a moment ago is found
+    const live = row ? (entriesOf([row], Date.now())[0] ?? null) : null;
     const ended = live ? null : reg.historyOf(id);
     if (!live && !ended) throw new HttpError(404, `there is no task ${id}`);
     let feedback: Record<string, unknown> = {};
