@@ -197,3 +197,44 @@ test('a launcher SIGKILLed writes nothing, yet the stream says LOST (the server 
   assert.equal(killed.code, 0, killed.stderr);
   await waitFor(() => es.seen.some((e) => e.type === 'ended' && e.data.entry.taskid === id), 15_000, 'its ending pushed');
 });
+
+test('the page is compressed and cached: ETag and 304 for the page, immutable hashed assets, no CDN', async (ctx) => {
+  const s = await serve();
+  ctx.after(() => s.stop());
+  const page = await request(s, 'GET', '/', { headers: { 'accept-encoding': 'gzip' } });
+  assert.equal(page.status, 200);
+  assert.equal(page.headers['content-encoding'], 'gzip');
+  assert.equal(page.headers['cache-control'], 'no-cache');
+  assert.match(String(page.headers['content-security-policy']), /default-src 'self'/);
+  const again = await request(s, 'GET', '/', { headers: { 'if-none-match': String(page.headers.etag) } });
+  assert.equal(again.status, 304);
+  const html = (await request(s, 'GET', '/')).body;
+  const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
+  assert.equal(assets.length, 2, html);
+  assert.doesNotMatch(html, /(?:src|href)="(?:https?:)?\/\//, 'nothing fetched from elsewhere');
+  for (const a of assets) {
+    const r = await request(s, 'GET', a);
+    assert.equal(r.status, 200);
+    assert.match(String(r.headers['cache-control']), /immutable/);
+    assert.ok(r.body.length > 500);
+  }
+});
+
+test('--host 0.0.0.0: every API request then needs the token (reads too), any Host is answered; two servers share one registry', async (ctx) => {
+  const s = await serve(['--host', '0.0.0.0']);
+  ctx.after(() => s.stop());
+  const local = await serve([], s.dir); // a second server, on the same registry and state directory
+  ctx.after(() => local.stop());
+  assert.equal(local.token, s.token);
+  assert.equal((await request(s, 'GET', '/api/tasks')).status, 403);
+  assert.equal((await request(s, 'GET', '/api/tasks', { headers: { host: `myhost.example:${s.port}` } })).status, 403);
+  const ok = await request(s, 'GET', '/api/tasks', { token: true, headers: { host: `myhost.example:${s.port}` } });
+  assert.equal(ok.status, 200, ok.body);
+  assert.equal((await request(s, 'GET', `/api/history?token=${s.token}`)).status, 200);
+  assert.equal((await request(s, 'GET', '/')).status, 200, 'the page itself holds no data');
+  await s.t.launch('--name', 'seen-by-both', '--', 'true');
+  for (const srv of [s, local]) {
+    const h = (await request(srv, 'GET', '/api/history', { token: true })).json();
+    assert.equal(h.rows[0].name, 'seen-by-both');
+  }
+});

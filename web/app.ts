@@ -303,7 +303,8 @@ function renderPools(pools: Pool[]): void {
       tr.appendChild(el('td', 'num', String(p.restarts)));
       tr.appendChild(el('td', 'num', String(p.dead)));
       tr.appendChild(el('td', 'num', String(p.stalled)));
-      const cmd = tr.appendChild(el('td'));
+      const cmd = tr.appendChild(el('td', 'cmd'));
+      cmd.title = p.command.join(' ');
       cmd.appendChild(el('code', undefined, p.command.join(' ')));
       return tr;
     }),
@@ -320,7 +321,8 @@ function histRow(h: Ended): HTMLTableRowElement {
   tr.appendChild(el('td', undefined, String(h.taskid)));
   tr.appendChild(el('td', 'num', String(h.run)));
   tr.appendChild(el('td', undefined, h.name ?? ''));
-  tr.appendChild(el('td', `outcome-${h.outcome ?? ''}`, h.outcome ?? ''));
+  const failed = h.outcome === 'exited' && h.exitcode !== 0;
+  tr.appendChild(el('td', failed ? 'outcome-failed' : `outcome-${h.outcome ?? ''}`, h.outcome ?? ''));
   tr.appendChild(el('td', 'num', h.exitcode !== null ? String(h.exitcode) : (h.termsignal ?? '')));
   tr.appendChild(el('td', undefined, when(h.endtime)));
   tr.appendChild(el('td', 'num', secs(h.duration)));
