@@ -37,8 +37,8 @@ test('the page: a task appears, turns SILENT without a reload, is killed from th
   assert.equal(new URL(page.url()).searchParams.has('token'), false, 'the token leaves the address bar');
   await page.evaluate(() => ((window as unknown as { loadedOnce: number }).loadedOnce = 1));
 
-  // SILENT at 3 s of quiet (25% of 12 s), STALLED at 6 s: a 3 s window to see it in.
-  const l = s.t.startLaunch('--name', 'nightly', '--feedpath', feed, '--timeout', '12', '--', 'sh', '-c', `while [ ! -e ${quiet} ]; do echo "[step]working" > "$TASKWATCH_FEEDBACK"; sleep 0.3; done; exec sleep 600`);
+  // SILENT at 5 s of quiet (25% of 20 s), STALLED at 10 s: a 5 s window to see it in, on a busy machine too.
+  const l = s.t.startLaunch('--name', 'nightly', '--feedpath', feed, '--timeout', '20', '--', 'sh', '-c', `while [ ! -e ${quiet} ]; do echo "[step]working" > "$TASKWATCH_FEEDBACK"; sleep 0.3; done; exec sleep 600`);
   ctx.after(() => l.kill('SIGTERM'));
   const row = page.locator('#tasks tbody tr', { hasText: 'nightly' });
   await row.waitFor({ timeout: 15_000 });

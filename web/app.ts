@@ -132,6 +132,9 @@ interface Row {
   /** Server time of the last heartbeat (or start), for watched tasks. */
   beatAt: number | null;
   fbKey: string;
+  /** What the bar shows now: written to the DOM only when it changes (500 rows tick 4 times a second). */
+  barWidth: string;
+  barLevel: string;
 }
 
 const rows = new Map<number, Row>();
@@ -156,7 +159,7 @@ function makeRow(t: Task): Row {
   const kill = cell().appendChild(el('button', 'danger', 'Kill'));
   kill.type = 'button';
   kill.addEventListener('click', () => void confirmKill(t.taskid));
-  const row: Row = { tr, c: { name, status, bar, beatText, pid, cpu, mem, age, restarts, fb, kill }, task: t, beatAt: null, fbKey: '' };
+  const row: Row = { tr, c: { name, status, bar, beatText, pid, cpu, mem, age, restarts, fb, kill }, task: t, beatAt: null, fbKey: '', barWidth: '', barLevel: '' };
   // Keep rows in id order: find the first row with a larger id.
   let before: HTMLTableRowElement | null = null;
   for (const r of rows.values()) if (r.task.taskid > t.taskid && (!before || Number(before.dataset.id) > r.task.taskid)) before = r.tr;
@@ -228,15 +231,19 @@ function tick(r: Row, now: number): void {
   const age = t.starttime !== null && t.status !== 'BACKOFF' ? now - t.starttime : null;
   setText(r.c.age, secs(age));
   if (t.timeout === null || r.beatAt === null || t.status === 'BACKOFF' || t.status === 'RESERVED') {
-    r.c.bar.style.width = '0';
-    setText(r.c.beatText, t.status === 'BACKOFF' ? 'restarting' : t.feedback ? '' : 'no heartbeat');
+    setBar(r, '0', '');
+    setText(r.c.beatText, t.status === 'BACKOFF' ? 'restarting' : t.feedback || t.status === 'RESERVED' ? '' : 'no heartbeat');
     return;
   }
   const quiet = Math.max(0, now - r.beatAt);
   const f = Math.min(1, quiet / t.timeout);
-  r.c.bar.style.width = `${(f * 100).toFixed(1)}%`;
-  r.c.bar.dataset.level = f < 0.25 ? 'RUNNING' : f < 0.5 ? 'SILENT' : 'STALLED';
+  setBar(r, `${(Math.round(f * 200) / 2).toFixed(1)}%`, f < 0.25 ? 'RUNNING' : f < 0.5 ? 'SILENT' : 'STALLED');
   setText(r.c.beatText, `${quiet.toFixed(1)}s / ${t.timeout}s`);
+}
+
+function setBar(r: Row, width: string, level: string): void {
+  if (width !== r.barWidth) r.c.bar.style.width = r.barWidth = width;
+  if (level !== r.barLevel) r.c.bar.dataset.level = r.barLevel = level;
 }
 
 setInterval(() => {
