@@ -1,7 +1,9 @@
 // control --serve's API, over real HTTP, against a real registry with real launched tasks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { alive, bin, fixture, run, waitFor } from './helpers';
 import { events, request, serve } from './serve-helpers';
@@ -77,7 +79,7 @@ test('the event stream pushes a new task, its SILENT status and its ending as th
   assert.equal(await l.exited, 3);
 });
 
-test('bad input is a 400 or 404 with a sentence: bad ids, bad JSON, oversized bodies, unknown routes', async (ctx) => {
+test('bad input is a 400 or 404 with a sentence: bad ids, bad JSON, oversized bodies, unknown routes, garbage on the socket', async (ctx) => {
   const s = await serve();
   ctx.after(() => s.stop());
   const cases: Array<[string, string, { body?: string }, number, RegExp]> = [
@@ -99,6 +101,17 @@ test('bad input is a 400 or 404 with a sentence: bad ids, bad JSON, oversized bo
     const { error } = r.json() as { error: string };
     assert.match(error, sentence);
     assert.doesNotMatch(error, /\n\s+at /, 'no stack trace');
+  }
+  // Garbage on the socket: a 400, and the server goes on.
+  for (const junk of [Buffer.from('garbage\r\n\r\n'), crypto.randomBytes(3000)]) {
+    const first = await new Promise<string>((resolve) => {
+      const sock = net.connect(s.port, '127.0.0.1', () => sock.end(junk));
+      let got = '';
+      sock.on('data', (c) => (got += c));
+      sock.on('close', () => resolve(got.split('\r\n')[0]));
+      sock.on('error', () => resolve(got.split('\r\n')[0]));
+    });
+    assert.equal(first, 'HTTP/1.1 400 Bad Request');
   }
   // The server is still there after all of it.
   assert.equal((await request(s, 'GET', '/api/tasks')).status, 200);
