@@ -1,7 +1,7 @@
 // The live page of control --serve: one EventSource for every change, rows updated in place (never
 // the whole table per event), one 4 Hz timer that moves the heartbeat bars and ages.
 
-type Status = 'RESERVED' | 'RUNNING' | 'SILENT' | 'STALLED' | 'BACKOFF' | 'LOST';
+import type { TaskStatus as Status } from '../src/task/status';
 
 interface Task {
   taskid: number;
