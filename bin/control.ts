@@ -76,7 +76,7 @@ function parseArgs() {
     .option('log-max', { type: 'string', describe: "with --scale: rotate each instance's log at this size (default 10M)" })
     .option('log-keep', { type: 'string', describe: 'with --scale: old log files kept (default 2)' })
     .option('serve', { type: 'boolean', describe: 'serve the HTTP API and the live page until stopped (prints its URL, with the token)' })
-    .option('host', { type: 'string', describe: 'with --serve: the address to bind (default 127.0.0.1)' })
+    .option('host', { type: 'string', describe: 'with --list or --history: only tasks of this host; with --serve: the address to bind (default 127.0.0.1)' })
     .option('port', { type: 'string', describe: 'with --serve: the port (default 8010; 0 for any free one)' })
     .option('json', { type: 'boolean', describe: 'machine-readable output' })
     .option('wide', { type: 'boolean', describe: 'tables with every column, however wide' })
@@ -96,7 +96,8 @@ async function main(): Promise<number> {
   if (given.length > 1) throw new ExitError(`give one command at a time, not ${given.map((c) => `--${c}`).join(' and ')}`, EXIT.usage);
   if (a.follow && a.feedback === undefined && a.logs === undefined) throw new ExitError('--follow goes with --feedback ID or --logs ID', EXIT.usage);
   if (a.lines !== undefined && a.logs === undefined) throw new ExitError('--lines goes with --logs ID', EXIT.usage);
-  if ((a.host !== undefined || a.port !== undefined) && a.serve === undefined) throw new ExitError('--host and --port go with --serve', EXIT.usage);
+  if (a.port !== undefined && a.serve === undefined) throw new ExitError('--port goes with --serve', EXIT.usage);
+  if (a.host !== undefined && a.serve === undefined && a.list === undefined && a.history === undefined) throw new ExitError('--host goes with --list or --history (a host to show), or --serve (the address to bind)', EXIT.usage);
   if (a.db === '') throw new ExitError('--db needs a file name', EXIT.usage);
   const command: Entry = COMMANDS[given[0]];
   const extra = (a as { '--'?: Array<string | number> })['--'];

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { bin, run, start, tmpdir, tw, waitFor } from './helpers';
 
@@ -38,7 +39,7 @@ test('control --list: "No tasks." when empty; --json has exactly the documented 
   assert.deepEqual(await t.json('--list'), []);
   await t.control('--reserve', '--name', 'n1', '--info1', 'a');
   const [e] = await t.json<Array<Record<string, unknown>>>('--list');
-  assert.deepEqual(Object.keys(e), ['taskid', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'starttime', 'duration', 'feedback', 'timer', 'timeout', 'cpu', 'memory', 'containment', 'restarts', 'last_outcome', 'pool', 'instance']);
+  assert.deepEqual(Object.keys(e), ['taskid', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'starttime', 'duration', 'feedback', 'timer', 'timeout', 'cpu', 'memory', 'containment', 'restarts', 'last_outcome', 'pool', 'instance', 'host']);
   assert.deepEqual([e.name, e.info1, e.status, e.feedback, e.containment], ['n1', 'a', 'RESERVED', false, null]);
   // Compact by default (80 columns in a pipe, no borders, only the info columns in use)...
   const compact = (await t.control('--list')).stdout.split('\n');
@@ -48,7 +49,7 @@ test('control --list: "No tasks." when empty; --json has exactly the documented 
   const table = await t.control('--list', '--wide');
   const header = table.stdout.split('\n')[1];
   assert.deepEqual(header.split('│').map((s) => s.trim()).filter(Boolean),
-    ['taskid', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'starttime', 'duration(s)', 'feedback', 'timer(s)', 'timeout(s)', 'cpu%', 'memory']);
+    ['taskid', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'starttime', 'duration(s)', 'feedback', 'timer(s)', 'timeout(s)', 'cpu%', 'memory', 'host']);
   assert.match(table.stdout, /│ \d+\s+│ n1\s+│ a\s+│\s+│\s+│\s+│ RESERVED │/);
 });
 
@@ -60,7 +61,7 @@ test('control --history: newest first, --limit, --name, and the JSON keys', asyn
   }
   const all = await t.json<Array<Record<string, unknown>>>('--history');
   assert.deepEqual(all.map((h) => h.exitcode), [2, 1, 0]);
-  assert.deepEqual(Object.keys(all[0]), ['id', 'taskid', 'name', 'info1', 'info2', 'info3', 'command', 'pid', 'starttime', 'endtime', 'duration', 'outcome', 'exitcode', 'termsignal', 'termerror', 'feedback', 'run', 'status']);
+  assert.deepEqual(Object.keys(all[0]), ['id', 'taskid', 'name', 'info1', 'info2', 'info3', 'command', 'pid', 'starttime', 'endtime', 'duration', 'outcome', 'exitcode', 'termsignal', 'termerror', 'feedback', 'run', 'status', 'host']);
   assert.deepEqual(all[0].command, ['sh', '-c', 'exit 2']);
   assert.equal(typeof all[0].starttime, 'number');
   assert.ok((all[0].endtime as number) >= (all[0].starttime as number));
@@ -184,4 +185,32 @@ test('control --feedback ID --follow prints each change and the final feedback, 
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.stdout.trim().split('\n').map((x) => JSON.parse(x)), [{ step: '1' }, { step: '2' }, { step: '3' }, { done: 'yes' }]);
   assert.equal((await l.result).code, 0);
+});
+
+test('every task and history row says its host (TASKWATCH_HOST, else the hostname); --host NAME shows one host\'s', async () => {
+  const dir = tmpdir();
+  const db = path.join(dir, 'tw.db');
+  const t = tw(db);
+  const on = (host: string | undefined, ...args: string[]) => run(process.execPath, [bin('launch'), ...args], { ...t.env, TASKWATCH_HOST: host ?? '' });
+  const go = path.join(dir, 'go');
+  const a = start(process.execPath, [bin('launch'), '--name', 'a', '--', 'sh', '-c', `while [ ! -e ${go} ]; do sleep 0.1; done`], { ...t.env, TASKWATCH_HOST: 'alpha' });
+  const b = start(process.execPath, [bin('launch'), '--name', 'b', '--', 'sh', '-c', `while [ ! -e ${go} ]; do sleep 0.1; done`], { ...t.env, TASKWATCH_HOST: 'beta' });
+  const live = await waitFor(async () => {
+    const l = await t.json<Array<{ name: string; host: string | null; pid: number | null }>>('--list');
+    return l.filter((x) => x.pid).length === 2 && l;
+  }, 15_000, 'two tasks running');
+  assert.deepEqual(live.map((x) => [x.name, x.host]).sort(), [['a', 'alpha'], ['b', 'beta']]);
+  const alpha = await t.json<Array<{ name: string }>>('--list', '--host', 'alpha');
+  assert.deepEqual(alpha.map((x) => x.name), ['a']);
+  const table = (await t.control('--list')).stdout;
+  assert.match(table.split('\n')[0], /^ID\s+NAME\s+HOST\s+STATUS/, 'two hosts: the compact table shows HOST');
+  fs.writeFileSync(go, '');
+  assert.deepEqual([await a.exited, await b.exited], [0, 0]);
+  assert.equal((await on(undefined, '--name', 'here', '--', 'true')).code, 0);
+  const hist = await t.json<Array<{ name: string; host: string }>>('--history');
+  assert.deepEqual(hist.map((h) => [h.name, h.host]).sort(), [['a', 'alpha'], ['b', 'beta'], ['here', os.hostname()]]);
+  assert.deepEqual((await t.json<Array<{ name: string }>>('--history', '--host', 'beta')).map((h) => h.name), ['b']);
+  const bad = await t.control('--reserve', '--host', 'alpha');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--host goes with --list or --history/);
 });

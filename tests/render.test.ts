@@ -15,11 +15,11 @@ test('render: rows past the cli-table3 part are byte for byte what cli-table3 pr
 test('render: the list table; control characters in names cannot reach the terminal', () => {
   const e: ListEntry = {
     taskid: 7, name: 'evil\u001b[2Jname\nx', info1: null, info2: null, info3: null, pid: 123, status: 'SILENT', starttime: null,
-    duration: 2.5, feedback: true, timer: 1, timeout: 4, cpu: 0.5, memory: 2 * 1048576, containment: 'cgroup', restarts: 0, last_outcome: null, pool: null, instance: null,
+    duration: 2.5, feedback: true, timer: 1, timeout: 4, cpu: 0.5, memory: 2 * 1048576, containment: 'cgroup', restarts: 0, last_outcome: null, pool: null, instance: null, host: 'box1',
   };
   const out = renderList([e]);
   assert.doesNotMatch(out, /\u001b/);
-  assert.match(out, /│ 7\s+│ evil\?\[2Jname\?x │ +│ +│ +│ 123 │ SILENT │ +│ 2\.5 +│ yes +│ 1\.0 +│ 4 +│ 0\.5 +│ 2\.0 MB │/);
+  assert.match(out, /│ 7\s+│ evil\?\[2Jname\?x │ +│ +│ +│ 123 │ SILENT │ +│ 2\.5 +│ yes +│ 1\.0 +│ 4 +│ 0\.5 +│ 2\.0 MB │ box1 │/);
   assert.equal(renderList([]), 'No tasks.');
 });
 
@@ -43,11 +43,15 @@ test('render: compact tables fit the width, giving up room in the flexible colum
 test('render: the compact list shows pool instances as NAME.N and only the info columns in use', () => {
   const base: ListEntry = {
     taskid: 3, name: 'web', info1: null, info2: null, info3: null, pid: 99, status: 'RUNNING', starttime: null,
-    duration: 75, feedback: false, timer: null, timeout: null, cpu: 1.25, memory: 3 * 1048576, containment: null, restarts: 2, last_outcome: null, pool: 'web', instance: 4,
+    duration: 75, feedback: false, timer: null, timeout: null, cpu: 1.25, memory: 3 * 1048576, containment: null, restarts: 2, last_outcome: null, pool: 'web', instance: 4, host: 'box1',
   };
   const out = renderList([base], { wide: false, width: 80 }).split('\n');
   assert.deepEqual(out[0].split(/\s{2,}/), ['ID', 'NAME', 'STATUS', 'PID', 'AGE', 'TIMER', 'CPU%', 'MEM', 'RESTARTS']);
   assert.match(out[1], /^3\s+web\.4\s+RUNNING\s+99\s+1m15s\s+1\.3\s+3\.0M\s+2$/);
+  // Tasks of more than one host: the host is shown.
+  const two = renderList([base, { ...base, taskid: 4, instance: 5, host: 'box2' }], { wide: false, width: 80 }).split('\n');
+  assert.deepEqual(two[0].split(/\s{2,}/), ['ID', 'NAME', 'HOST', 'STATUS', 'PID', 'AGE', 'TIMER', 'CPU%', 'MEM', 'RESTARTS']);
+  assert.match(two[2], /^4\s+web\.5\s+box2\s+RUNNING/);
 });
 
 test('render: the compact pools table says how long ago, not when', () => {

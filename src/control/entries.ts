@@ -28,6 +28,8 @@ export interface ListEntry {
   /** The pool it is an instance of, and which one; null for a task of its own. */
   pool: string | null;
   instance: number | null;
+  /** The machine it runs on; null while reserved (and in rows from before hosts were kept). */
+  host: string | null;
 }
 
 /** One ended task, with exactly the keys `control --history --json` prints. */
@@ -52,6 +54,8 @@ export interface HistoryEntry {
   run: number;
   /** launch's exit status for it (null in records from before taskwatch kept it). */
   status: number | null;
+  /** The machine it ran on (null in records from before hosts were kept). */
+  host: string | null;
 }
 
 /** Stored JSON back to an object; rows from taskwatcher 1.x may hold a JSON string of JSON. */
@@ -87,6 +91,7 @@ export function historyEntry(h: HistoryRow): HistoryEntry {
     feedback: feedbackObject(h.feedback),
     run: h.run ?? 1,
     status: h.status ?? null,
+    host: h.host ?? null,
   };
 }
 

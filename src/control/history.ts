@@ -5,7 +5,7 @@ import type { Command } from './command';
 import { tables } from './tables';
 import { historyEntry, type HistoryEntry } from './entries';
 
-export function listHistory(reg: Registry, o: { limit: number; name?: string }): HistoryEntry[] {
+export function listHistory(reg: Registry, o: { limit: number; name?: string; host?: string }): HistoryEntry[] {
   return reg.history(o).map(historyEntry);
 }
 
@@ -13,7 +13,7 @@ export function listHistory(reg: Registry, o: { limit: number; name?: string }):
 export const command: Command = (a) => {
   const limit = a.limit === undefined ? 50 : parseId(a.limit, '--limit', EXIT.usage);
   return (reg, out) => {
-    const entries = listHistory(reg, { limit, name: a.name });
+    const entries = listHistory(reg, { limit, name: a.name, host: a.host });
     if (a.json) out(JSON.stringify(entries));
     else out(tables().renderHistory(entries, tables().layoutFor(a.wide === true)));
     return EXIT.ok;

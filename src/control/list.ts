@@ -43,6 +43,7 @@ export function entriesOf(tasks: Task[], now: number): ListEntry[] {
       last_outcome: launched?.lastOutcome ?? null,
       pool: launched?.pool?.name ?? null,
       instance: launched?.pool?.instance ?? null,
+      host: launched?.host ?? null,
     });
   }
   return out;
@@ -73,7 +74,7 @@ async function sampleUsage(entries: ListEntry[]): Promise<ListEntry[]> {
 /** control --list [--json] */
 export const command: Command = (a) => async (reg, out) => {
   (require('./pools') as typeof import('./pools')).healPools(reg, a.launchBin); // a list that shows pools keeps them supervised
-  const entries = await listTasks(reg);
+  const entries = (await listTasks(reg)).filter((e) => a.host === undefined || e.host === a.host);
   if (a.json) out(JSON.stringify(entries));
   else out(tables().renderList(entries, tables().layoutFor(a.wide === true)));
   return EXIT.ok;

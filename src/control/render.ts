@@ -95,21 +95,24 @@ export function renderList(entries: ListEntry[], layout: Layout = { wide: true, 
   if (entries.length === 0) return 'No tasks.';
   if (!layout.wide) {
     const infos = (['info1', 'info2', 'info3'] as const).filter((k) => entries.some((e) => e[k]));
+    // The host is shown once there is more than one (a registry shared by several machines).
+    const hosts = new Set(entries.map((e) => e.host).filter((h) => h !== null)).size > 1 ? 1 : 0;
     return compact(
-      ['ID', 'NAME', ...infos.map((k) => k.toUpperCase()), 'STATUS', 'PID', 'AGE', 'TIMER', 'CPU%', 'MEM', 'RESTARTS'],
+      ['ID', 'NAME', ...(hosts ? ['HOST'] : []), ...infos.map((k) => k.toUpperCase()), 'STATUS', 'PID', 'AGE', 'TIMER', 'CPU%', 'MEM', 'RESTARTS'],
       entries.map((e) => [
-        str(e.taskid), str(e.pool ? `${e.name}.${e.instance}` : e.name), ...infos.map((k) => str(e[k])), e.status, str(e.pid), age(e.duration), age(e.timer),
-        e.cpu == null ? '' : e.cpu.toFixed(1), e.memory == null ? '' : `${(e.memory / 1048576).toFixed(1)}M`, e.restarts ? String(e.restarts) : '',
+        str(e.taskid), str(e.pool ? `${e.name}.${e.instance}` : e.name), ...(hosts ? [str(e.host)] : []), ...infos.map((k) => str(e[k])), e.status, str(e.pid),
+        age(e.duration), age(e.timer), e.cpu == null ? '' : e.cpu.toFixed(1), e.memory == null ? '' : `${(e.memory / 1048576).toFixed(1)}M`,
+        e.restarts ? String(e.restarts) : '',
       ]),
       layout.width,
-      [1, ...infos.map((_, i) => 2 + i)],
+      [1, ...infos.map((_, i) => 2 + hosts + i), ...(hosts ? [2] : [])],
     );
   }
   return table(
-    ['taskid', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'starttime', 'duration(s)', 'feedback', 'timer(s)', 'timeout(s)', 'cpu%', 'memory'],
+    ['taskid', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'starttime', 'duration(s)', 'feedback', 'timer(s)', 'timeout(s)', 'cpu%', 'memory', 'host'],
     entries.map((e) => [
       str(e.taskid), str(e.name), str(e.info1), str(e.info2), str(e.info3), str(e.pid), e.status, localTime(e.starttime),
-      secs(e.duration), e.feedback ? 'yes' : 'no', secs(e.timer), str(e.timeout), e.cpu == null ? '' : e.cpu.toFixed(1), mb(e.memory),
+      secs(e.duration), e.feedback ? 'yes' : 'no', secs(e.timer), str(e.timeout), e.cpu == null ? '' : e.cpu.toFixed(1), mb(e.memory), str(e.host),
     ]),
   );
 }
@@ -138,10 +141,10 @@ export function renderHistory(entries: HistoryEntry[], layout: Layout = { wide: 
     );
   }
   return table(
-    ['id', 'taskid', 'name', 'info1', 'outcome', 'exit', 'signal', 'starttime', 'endtime', 'duration(s)', 'error', 'feedback'],
+    ['id', 'taskid', 'name', 'info1', 'outcome', 'exit', 'signal', 'starttime', 'endtime', 'duration(s)', 'error', 'feedback', 'host'],
     entries.map((h) => [
       str(h.id), str(h.taskid), str(h.name), str(h.info1), str(h.outcome), str(h.exitcode), str(h.termsignal), localTime(h.starttime),
-      localTime(h.endtime), secs(h.duration), clip(str(h.termerror), 40), clip(JSON.stringify(h.feedback), 40),
+      localTime(h.endtime), secs(h.duration), clip(str(h.termerror), 40), clip(JSON.stringify(h.feedback), 40), str(h.host),
     ]),
   );
 }

@@ -1,3 +1,4 @@
+import { hostName } from '../proc/host';
 import { copyFileSync, constants as fsc, existsSync, fstatSync, linkSync, mkdirSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
@@ -50,6 +51,7 @@ interface TaskRow {
   log_err: string | null;
   pool: string | null;
   instance: number | null;
+  host?: string | null;
 }
 
 interface PoolRow {
@@ -87,6 +89,7 @@ export interface HistoryRow {
   status: number | null;
   log_out: string | null;
   log_err: string | null;
+  host?: string | null;
 }
 
 /** What a launcher records when it takes a task. */
@@ -306,6 +309,7 @@ export class Registry {
       ...common,
       // An unknown stored status (a foreign writer) reads as RUNNING; readers derive the live status anyway.
       state: (RECORDED.includes(r.status) ? r.status : 'RUNNING') as RecordedStatus,
+      host: r.host ?? null,
       command: commandArray(r.command) ?? [],
       startedAt: r.starttime ?? r.reservetime ?? 0,
       run: r.run ?? 1,
@@ -364,12 +368,12 @@ export class Registry {
           .prepare(
             `INSERT INTO tasks (name, info1, info2, info3, status, feedback, reservetime, starttime, lastupdate, timeout, max_time,
                command, feeddir, grace, launcher_pid, launcher_start, restart, max_restarts, backoff_min, backoff_max, log_out, log_err,
-               pool, instance)
-             VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               pool, instance, host)
+             VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(f.name ?? null, f.info1 ?? null, f.info2 ?? null, f.info3 ?? null, f.feedDir ? 1 : 0, now, now, now, f.timeoutSec, f.maxTimeSec,
             JSON.stringify(f.command), f.feedDir, f.graceSec, f.launcher.pid, f.launcher.start, f.rule.policy, f.rule.maxRestarts,
-            f.rule.backoffMinSec, f.rule.backoffMaxSec, f.logs.stdout, f.logs.stderr, f.pool?.name ?? null, f.pool?.instance ?? null);
+            f.rule.backoffMinSec, f.rule.backoffMaxSec, f.logs.stdout, f.logs.stderr, f.pool?.name ?? null, f.pool?.instance ?? null, hostName());
         return this.launched(Number(r.lastInsertRowid));
       })
       .immediate();
@@ -385,12 +389,12 @@ export class Registry {
             `UPDATE tasks SET status = 'RUNNING', name = COALESCE(?, name), info1 = COALESCE(?, info1), info2 = COALESCE(?, info2),
                info3 = COALESCE(?, info3), feedback = ?, starttime = ?, lastupdate = ?, timeout = ?, max_time = ?, command = ?,
                feeddir = ?, grace = ?, launcher_pid = ?, launcher_start = ?, restart = ?, max_restarts = ?, backoff_min = ?,
-               backoff_max = ?, log_out = ?, log_err = ?, expires = NULL
+               backoff_max = ?, log_out = ?, log_err = ?, host = ?, expires = NULL
              WHERE id = ? AND status = 'RESERVED'`,
           )
           .run(f.name ?? null, f.info1 ?? null, f.info2 ?? null, f.info3 ?? null, f.feedDir ? 1 : 0, now, now, f.timeoutSec, f.maxTimeSec,
             JSON.stringify(f.command), f.feedDir, f.graceSec, f.launcher.pid, f.launcher.start, f.rule.policy, f.rule.maxRestarts,
-            f.rule.backoffMinSec, f.rule.backoffMaxSec, f.logs.stdout, f.logs.stderr, id);
+            f.rule.backoffMinSec, f.rule.backoffMaxSec, f.logs.stdout, f.logs.stderr, hostName(), id);
         if (r.changes === 1) return { claimed: this.launched(id) };
         return this.task(id) ? 'taken' : 'unknown';
       })
@@ -444,11 +448,11 @@ export class Registry {
         const r = this.db
           .prepare(
             `INSERT INTO history (taskid, taskname, info1, info2, info3, termsignal, termerror, starttime, endtime, duration,
-               feedback, command, pid, exitcode, outcome, run, status, log_out, log_err) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               feedback, command, pid, exitcode, outcome, run, status, log_out, log_err, host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(t.id, t.name, t.info1, t.info2, t.info3, e.termsignal, e.termerror, t.startedAt, e.endedAt, Math.max(0, e.endedAt - t.startedAt),
             e.feedback ? JSON.stringify(e.feedback) : null, JSON.stringify(t.command), t.leader?.pid ?? null, e.exitcode, e.outcome, t.run, e.status,
-            t.logs.stdout, t.logs.stderr);
+            t.logs.stdout, t.logs.stderr, t.host);
         if (ours && restart === null) this.db.prepare(`DELETE FROM tasks WHERE id = ?`).run(t.id);
         if (ours && restart !== null) {
           this.db
@@ -573,11 +577,8 @@ export class Registry {
     return (this.db.prepare(`SELECT * FROM tasks WHERE name = ? ORDER BY id`).all(name) as TaskRow[]).map((r) => this.toTask(r));
   }
 
-  history(o: { limit: number; name?: string }): HistoryRow[] {
-    if (o.name !== undefined) {
-      return this.db.prepare(`SELECT * FROM history WHERE taskname = ? ORDER BY id DESC LIMIT ?`).all(o.name, o.limit) as HistoryRow[];
-    }
-    return this.db.prepare(`SELECT * FROM history ORDER BY id DESC LIMIT ?`).all(o.limit) as HistoryRow[];
+  history(o: { limit: number; name?: string; host?: string }): HistoryRow[] {
+    return this.historyPage({ ...o, offset: 0 }, false).rows;
   }
 
   /** Every row archived after row `id`, oldest first. */
@@ -586,19 +587,16 @@ export class Registry {
   }
 
   /** One page of history, newest first, with the number of rows the filter matches. */
-  historyPage(o: { limit: number; offset: number; name?: string; outcome?: string }): { rows: HistoryRow[]; total: number } {
+  historyPage(o: { limit: number; offset: number; name?: string; outcome?: string; host?: string }, count = true): { rows: HistoryRow[]; total: number } {
     const where: string[] = [];
     const args: Array<string | number> = [];
-    if (o.name !== undefined) {
-      where.push('taskname = ?');
-      args.push(o.name);
-    }
-    if (o.outcome !== undefined) {
-      where.push('outcome = ?');
-      args.push(o.outcome);
+    for (const [column, v] of [['taskname', o.name], ['outcome', o.outcome], ['host', o.host]] as const) {
+      if (v === undefined) continue;
+      where.push(`${column} = ?`);
+      args.push(v);
     }
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM history ${w}`).get(...args) as { n: number }).n;
+    const total = count ? (this.db.prepare(`SELECT COUNT(*) AS n FROM history ${w}`).get(...args) as { n: number }).n : -1;
     const rows = this.db.prepare(`SELECT * FROM history ${w} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...args, o.limit, o.offset) as HistoryRow[];
     return { rows, total };
   }

@@ -101,6 +101,11 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       ALTER TABLE history ADD COLUMN status INTEGER;                    -- launch's exit status for the run
       ALTER TABLE history ADD COLUMN log_out TEXT;
       ALTER TABLE history ADD COLUMN log_err TEXT;`),
+  // 5: the host a task runs on (TASKWATCH_HOST, else the hostname), for registries shared by several.
+  (db) =>
+    db.exec(`
+      ALTER TABLE tasks ADD COLUMN host TEXT;      -- set when the task is launched; NULL while reserved
+      ALTER TABLE history ADD COLUMN host TEXT;`),
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -49,6 +49,8 @@ export interface TaskLogPaths {
 
 export interface LaunchedTask extends Common {
   state: RecordedStatus;
+  /** The machine it runs on (TASKWATCH_HOST, else the hostname); null in rows from before hosts were kept. */
+  host: string | null;
   command: string[];
   /** When the current run started (or the last one, while BACKOFF). */
   startedAt: number;
