@@ -18,6 +18,7 @@ import { allowedHosts, refuse, type GuardConfig } from './guard';
 // (which stays the only truth: launch, kill and history work the same without it).
 
 export const BODY_LIMIT = 16 * 1024;
+const MAX_UNREAD = 4 * 1024 * 1024;
 /** An SSE comment this often keeps proxies from closing a quiet stream. */
 const KEEPALIVE_MS = 25_000;
 
@@ -201,7 +202,12 @@ export async function startServer(o: ServerOptions): Promise<Served> {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    const send = (type: string, data: unknown) => res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+    // A client that does not read would make the server buffer without end: past 4 MiB unread it is
+    // dropped, and its EventSource reconnects to a fresh snapshot.
+    const send = (type: string, data: unknown) => {
+      if (res.writableLength > MAX_UNREAD) return void res.destroy();
+      res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
     send('snapshot', { now: Date.now() / 1000, ...feed.snapshot() });
     const unsubscribe = feed.subscribe((e: FeedEvent) => send(e.type, { now: Date.now() / 1000, ...e }));
     const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);

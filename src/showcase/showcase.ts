@@ -149,14 +149,14 @@ export async function runShowcase(o: ShowcaseOptions): Promise<number> {
     if (!stopped?.pid) throw new Error('workers.1 is not in control --list');
     say(`SIGSTOP workers.1 (pid ${stopped.pid}): a hung process stops heartbeating; its supervisor kills it at the timeout and starts it again`);
     process.kill(stopped.pid, 'SIGSTOP');
-    await watchInstance(1, 'restarted', (r) => r.restarts >= 1 && r.pid !== stopped.pid && r.status === 'RUNNING');
+    await watchInstance(1, 'restarted', (r) => r.restarts >= 1 && r.pid !== null && r.pid !== stopped.pid && r.status === 'RUNNING');
     o.out("the controller saw workers.1's connection drop and redispatched its task");
 
     const victim = await instanceRow(2);
     if (!victim?.pid) throw new Error('workers.2 is not in control --list');
     say(`SIGKILL workers.2 (pid ${victim.pid}): a crash; the supervisor replaces it`);
     process.kill(victim.pid, 'SIGKILL');
-    await watchInstance(2, 'replaced', (r) => r.restarts >= 1 && r.pid !== victim.pid && r.status === 'RUNNING');
+    await watchInstance(2, 'replaced', (r) => r.restarts >= 1 && r.pid !== null && r.pid !== victim.pid && r.status === 'RUNNING');
 
     say('a fourth worker joins: control --scale workers 4');
     const grown = await control('--scale', 'workers', '4');
