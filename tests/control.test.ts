@@ -214,3 +214,16 @@ test('every task and history row says its host (TASKWATCH_HOST, else the hostnam
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--host goes with --list or --history/);
 });
+
+test('a registry given as a URL (postgres://...) is a sentence, not a directory named postgres:', async () => {
+  const dir = tmpdir();
+  const url = 'postgres://me@db.example/tasks';
+  const c = await run(process.execPath, [bin('control'), '--list', '--db', url], {}, { cwd: dir });
+  assert.equal(c.code, 3);
+  assert.match(c.stderr, /the registry 'postgres:\/\/me@db\.example\/tasks' is a URL; .* give --db \(or TASKWATCH_DB\) a file path/);
+  const l = await run(process.execPath, [bin('launch'), '--', 'sh', '-c', `touch ${path.join(dir, 'ran')}`], { TASKWATCH_DB: url }, { cwd: dir });
+  assert.equal(l.code, 125);
+  assert.match(l.stderr, /is a URL/);
+  assert.equal(fs.existsSync(path.join(dir, 'ran')), false, 'the command did not run');
+  assert.deepEqual(fs.readdirSync(dir), [], 'nothing was made');
+});

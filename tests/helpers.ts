@@ -34,6 +34,7 @@ export interface StartOptions {
   /** Kill the process (SIGKILL) if it is still running after this long: a hang fails the test instead of stalling the suite. */
   timeoutMs?: number;
   stdin?: string;
+  cwd?: string;
 }
 
 // Whatever a test started and did not see end (it failed half-way) is asked to stop when the file's
@@ -45,7 +46,7 @@ after(() => {
 
 /** `result` waits for stdout/stderr to close too; `exited` only for the process (its heirs may hold the pipes). */
 export function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, o: StartOptions = {}): ChildProcess & { result: Promise<Ran & { timedOut: boolean }>; exited: Promise<number | null>; stdoutSoFar: () => string; stderrSoFar: () => string } {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: [o.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, { cwd: o.cwd, env: { ...process.env, ...env }, stdio: [o.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   started.add(child);
   child.once('exit', () => started.delete(child));
   if (o.stdin !== undefined) child.stdin!.end(o.stdin);
