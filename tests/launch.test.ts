@@ -94,7 +94,7 @@ test('status goes RUNNING, SILENT, STALLED, then the task is killed at the timeo
 
 test('the launcher writes status changes to the registry as they happen', async () => {
   const t = setup();
-  const l = t.startLaunch('--feedpath', t.dir, '--timeout', '2', '--grace', '0', '--', fixture('hang.sh'));
+  const l = t.startLaunch('--feedpath', t.dir, '--timeout', '4', '--grace', '0', '--', fixture('hang.sh')); // SILENT for 1 s: a 20 ms poll sees it on a busy machine
   const Database = (await import('better-sqlite3')).default;
   const file = path.join(t.dir, 'tw.db');
   await waitFor(() => fs.existsSync(file));
