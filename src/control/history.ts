@@ -1,11 +1,11 @@
 import { EXIT } from '../errors';
 import { parseId } from '../cli/args';
-import type { Registry } from '../db/registry';
+import type { HistoryFilter, Registry } from '../db/registry';
 import type { Command } from './command';
 import { tables } from './tables';
 import { historyEntry, type HistoryEntry } from './entries';
 
-export function listHistory(reg: Registry, o: { limit: number; name?: string; host?: string }): HistoryEntry[] {
+export function listHistory(reg: Registry, o: HistoryFilter & { limit: number }): HistoryEntry[] {
   return reg.history(o).map(historyEntry);
 }
 

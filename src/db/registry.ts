@@ -268,6 +268,24 @@ function pathIdentity(file: string): string | null {
   }
 }
 
+/** Which history rows: by task name, outcome and host, each when given. */
+export interface HistoryFilter {
+  name?: string;
+  outcome?: string;
+  host?: string;
+}
+
+function historyWhere(f: HistoryFilter): { w: string; args: string[] } {
+  const where: string[] = [];
+  const args: string[] = [];
+  for (const [column, v] of [['taskname', f.name], ['outcome', f.outcome], ['host', f.host]] as const) {
+    if (v === undefined) continue;
+    where.push(`${column} = ?`);
+    args.push(v);
+  }
+  return { w: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
+}
+
 export class Registry {
   /** Random, made with the file: it makes feedback file names and process marks unique to this registry. */
   readonly key: string;
@@ -577,28 +595,15 @@ export class Registry {
     return (this.db.prepare(`SELECT * FROM tasks WHERE name = ? ORDER BY id`).all(name) as TaskRow[]).map((r) => this.toTask(r));
   }
 
-  history(o: { limit: number; name?: string; host?: string }): HistoryRow[] {
-    return this.historyPage({ ...o, offset: 0 }, false).rows;
+  /** History newest first, `limit` rows from `offset`, of the rows the filter matches. */
+  history(o: HistoryFilter & { limit: number; offset?: number }): HistoryRow[] {
+    const { w, args } = historyWhere(o);
+    return this.db.prepare(`SELECT * FROM history ${w} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...args, o.limit, o.offset ?? 0) as HistoryRow[];
   }
 
   /** Every row archived after row `id`, oldest first. */
   historyAfter(id: number): HistoryRow[] {
     return this.db.prepare(`SELECT * FROM history WHERE id > ? ORDER BY id`).all(id) as HistoryRow[];
-  }
-
-  /** One page of history, newest first, with the number of rows the filter matches. */
-  historyPage(o: { limit: number; offset: number; name?: string; outcome?: string; host?: string }, count = true): { rows: HistoryRow[]; total: number } {
-    const where: string[] = [];
-    const args: Array<string | number> = [];
-    for (const [column, v] of [['taskname', o.name], ['outcome', o.outcome], ['host', o.host]] as const) {
-      if (v === undefined) continue;
-      where.push(`${column} = ?`);
-      args.push(v);
-    }
-    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const total = count ? (this.db.prepare(`SELECT COUNT(*) AS n FROM history ${w}`).get(...args) as { n: number }).n : -1;
-    const rows = this.db.prepare(`SELECT * FROM history ${w} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...args, o.limit, o.offset) as HistoryRow[];
-    return { rows, total };
   }
 
   historyOf(taskid: number): HistoryRow | undefined {
@@ -610,8 +615,10 @@ export class Registry {
     return this.db.prepare(`DELETE FROM tasks WHERE id = ? AND status = 'RESERVED'`).run(id).changes === 1;
   }
 
-  historyCount(): number {
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM history`).get() as { n: number }).n;
+  /** How many history rows the filter matches (all of them without one). */
+  historyCount(f: HistoryFilter = {}): number {
+    const { w, args } = historyWhere(f);
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM history ${w}`).get(...args) as { n: number }).n;
   }
 
   clearHistory(): number {

@@ -5,7 +5,6 @@ import { watchRegistry } from '../db/changes';
 import { historyEntry, type HistoryEntry, type ListEntry, type PoolEntry } from '../control/entries';
 import { entriesOf } from '../control/list';
 import type { LaunchedTask, Task } from '../task/model';
-
 import { readFeedbackFile } from '../feedback/file';
 import { usageOf } from '../proc/usage';
 import { poolEntries } from '../control/pools';
@@ -130,10 +129,6 @@ export class Feed {
         this.sampler = undefined;
       }
     };
-  }
-
-  get watching(): number {
-    return this.listeners.size;
   }
 
   private emit(e: FeedEvent): void {

@@ -137,7 +137,10 @@ export async function startServer(o: ServerOptions): Promise<Served> {
     },
   }, async (req) => {
     const id = Number((req.params as { id: string }).id);
-    if (!reg.task(id)) throw new HttpError(reg.historyOf(id) ? 409 : 404, reg.historyOf(id) ? `task ${id} has already ended; nothing to kill` : `there is no task ${id}`);
+    if (!reg.task(id)) {
+      if (reg.historyOf(id)) throw new HttpError(409, `task ${id} has already ended; nothing to kill`);
+      throw new HttpError(404, `there is no task ${id}`);
+    }
     const grace = (req.body as { grace?: number } | null)?.grace;
     return killTask(reg, id, grace);
   });
@@ -159,8 +162,8 @@ export async function startServer(o: ServerOptions): Promise<Served> {
     },
   }, async (req) => {
     const q = req.query as { limit: number; offset: number; name?: string; outcome?: string };
-    const { rows, total } = reg.historyPage({ limit: q.limit, offset: q.offset, name: q.name || undefined, outcome: q.outcome });
-    return { total, offset: q.offset, limit: q.limit, rows: rows.map(historyEntry) };
+    const filter = { name: q.name || undefined, outcome: q.outcome };
+    return { total: reg.historyCount(filter), offset: q.offset, limit: q.limit, rows: reg.history({ ...filter, limit: q.limit, offset: q.offset }).map(historyEntry) };
   });
 
   // Pools: listed (and, like every control call that reads them, kept supervised), rescaled, stopped.
