@@ -10,7 +10,7 @@ import type { Command, ControlArgs } from '../src/control/command';
 interface Entry {
   /** Only commands that bring a registry into use may create it; the others say there is none. */
   creates: boolean;
-  /** The command's module is loaded only when it runs (so --reserve does not pay for tables and pidusage). */
+  /** The command's module is loaded only when it runs (so --reserve does not pay for tables). */
   load: () => Command;
 }
 

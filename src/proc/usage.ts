@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { readProc } from './identity';
 
-// CPU and memory of processes straight from /proc/PID/stat: one read per process into a shared buffer, no helper
-// process (pidusage spawns getconf, and reads more). For the server, which samples its tasks
-// every few seconds while someone watches.
+// CPU and memory of processes straight from /proc/PID/stat: one read per process into a shared buffer,
+// no helper process. For control --list, and for the server, which samples its tasks every few
+// seconds while someone watches.
 
 /** The kernel reports /proc times in USER_HZ ticks, 100 a second on every Linux ABI. */
 const USER_HZ = 100;
