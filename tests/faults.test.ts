@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { alive, bin, fixture, run, tmpdir, tw, waitFor } from './helpers';
+import { alive, bin, fixture, run, tmpdir, tw, waitFor, freshRegistry } from './helpers';
 import { addTasks, startController, startWorker, tasks } from './demo-helpers';
 import { TaskState } from '../src/demo/taskdb';
 
@@ -23,14 +23,10 @@ interface Hist {
   feedback: Record<string, string>;
 }
 
-const setup = () => {
-  const dir = tmpdir();
-  return { dir, ...tw(path.join(dir, 'tw.db')) };
-};
 const readPid = async (file: string) => Number(await waitFor(() => fs.existsSync(file) && fs.readFileSync(file, 'utf8').trim(), 15_000, file));
 
 test('drill: the launcher is SIGKILLed, then its child dies too: LOST, then archived as lost; nothing stuck', async () => {
-  const t = setup();
+  const t = freshRegistry();
   const l = t.startLaunch('--feedpath', t.dir, '--', fixture('sleep.sh'), path.join(t.dir, 'pid'));
   const child = await readPid(path.join(t.dir, 'pid'));
   await waitFor(async () => (await t.json<Live[]>('--list'))[0]?.pid === child);
@@ -47,7 +43,7 @@ test('drill: the launcher is SIGKILLed, then its child dies too: LOST, then arch
 });
 
 test('drill: the registry is locked by another writer for 3 s while tasks end: every ending is archived after', async () => {
-  const t = setup();
+  const t = freshRegistry();
   const go = path.join(t.dir, 'go');
   const ls = Array.from({ length: 5 }, (_, i) => t.startLaunch('--name', `t${i}`, '--', 'sh', '-c', `while [ ! -e ${go} ]; do sleep 0.05; done`));
   const live = await waitFor(async () => {
@@ -75,7 +71,7 @@ test('drill: the registry is locked by another writer for 3 s while tasks end: e
 });
 
 test('drill: the feedback file is deleted mid-run: the age counts from the last heartbeat', async () => {
-  const t = setup();
+  const t = freshRegistry();
   const started = Date.now();
   const r = await t.launch('--feedpath', t.dir, '--timeout', '1', '--grace', '0', '--', 'sh', '-c',
     'for i in 1 2 3 4 5 6; do echo "[i]$i" >> "$TASKWATCH_FEEDBACK"; sleep 0.2; done; rm "$TASKWATCH_FEEDBACK"; exec sleep 60');
@@ -88,7 +84,7 @@ test('drill: the feedback file is deleted mid-run: the age counts from the last 
 });
 
 test('drill: the feedback file is replaced by rename mid-run: watching goes on and the last one is archived', async () => {
-  const t = setup();
+  const t = freshRegistry();
   const r = await t.launch('--feedpath', t.dir, '--timeout', '0.6', '--', 'sh', '-c',
     'for i in 1 2 3 4 5 6 7 8 9 10; do echo "[n]$i" > "$TASKWATCH_FEEDBACK.tmp"; mv "$TASKWATCH_FEEDBACK.tmp" "$TASKWATCH_FEEDBACK"; sleep 0.2; done');
   assert.equal(r.code, 0, r.stderr);
@@ -97,7 +93,7 @@ test('drill: the feedback file is replaced by rename mid-run: watching goes on a
 });
 
 test('drill: the feedback file becomes unreadable mid-run: sentences, no crash, the ending archived', async () => {
-  const t = setup();
+  const t = freshRegistry();
   const go = path.join(t.dir, 'go');
   const l = t.startLaunch('--feedpath', t.dir, '--timeout', '30', '--', 'sh', '-c',
     `echo "[a]1" > "$TASKWATCH_FEEDBACK"; rm "$TASKWATCH_FEEDBACK"; mkdir "$TASKWATCH_FEEDBACK"; touch "$TASKWATCH_FEEDBACK.done"; while [ ! -e ${go} ]; do sleep 0.05; done`);
@@ -114,7 +110,7 @@ test('drill: the feedback file becomes unreadable mid-run: sentences, no crash, 
 });
 
 test('drill: 50 MB of binary garbage, invalid UTF-8 and one endless line: parse and the archive stay bounded', async () => {
-  const t = setup();
+  const t = freshRegistry();
   const garbage = path.join(t.dir, 'garbage.log');
   const fd = fs.openSync(garbage, 'w');
   fs.writeSync(fd, '[first]ok\n');

@@ -91,6 +91,19 @@ export function tw(db: string) {
 /** Polls `cond` until it returns a truthy value, or fails after `ms`. Never a bare sleep. */
 type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
 
+/** A registry in a directory of its own, with launch and control bound to it. */
+export function freshRegistry() {
+  const dir = tmpdir();
+  return { dir, ...tw(path.join(dir, 'tw.db')) };
+}
+export type Fresh = ReturnType<typeof freshRegistry>;
+
+/** The id of the live task named `name`, once its child's pid is recorded. */
+export async function runningId(t: ReturnType<typeof tw>, name: string): Promise<number> {
+  const list = async () => t.json<Array<{ taskid: number; name: string | null; pid: number | null }>>('--list');
+  return (await waitFor(async () => (await list()).find((e) => e.name === name && e.pid), 15_000, name)).taskid;
+}
+
 export async function waitFor<T>(cond: () => T | Promise<T>, ms = 15_000, what = 'condition'): Promise<Truthy<T>> {
   const deadline = Date.now() + ms;
   let last: unknown;

@@ -4,23 +4,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { bin, start, tmpdir, tw, waitFor } from './helpers';
+import { bin, start, waitFor, freshRegistry, runningId } from './helpers';
 
-interface Live {
-  taskid: number;
-  name: string;
-  pid: number | null;
-}
-
-const setup = () => {
-  const dir = tmpdir();
-  return { dir, ...tw(path.join(dir, 'tw.db')) };
-};
-const idOf = async (t: ReturnType<typeof setup>, name: string) =>
-  (await waitFor(async () => (await t.json<Live[]>('--list')).find((e) => e.name === name && e.pid), 15_000, name)).taskid;
 
 test('a task printing 50 MB with --log-max 1M --log-keep 2 takes at most 3 MB of disk', async () => {
-  const t = setup();
+  const t = freshRegistry();
   const log = path.join(t.dir, 'out.log');
   const r = await t.launch('--log', log, '--log-max', '1M', '--log-keep', '2', '--', 'sh', '-c', 'head -c 52428800 /dev/zero | tr "\\0" x; echo; echo the end');
   assert.equal(r.code, 0, r.stderr);
@@ -35,13 +23,13 @@ test('a task printing 50 MB with --log-max 1M --log-keep 2 takes at most 3 MB of
 });
 
 test('--logs shows the last lines, of both streams when they are split; --follow sees new lines and ends with the task', async () => {
-  const t = setup();
+  const t = freshRegistry();
   const go = path.join(t.dir, 'go');
   const out = path.join(t.dir, 'out.log');
   const err = path.join(t.dir, 'err.log');
   t.startLaunch('--name', 'talker', '--log-stdout', out, '--log-stderr', err, '--', 'sh', '-c',
     `for i in 1 2 3 4 5; do echo "line $i"; done; echo oops >&2; while [ ! -e ${go} ]; do sleep 0.05; done; echo "after go"; exit 3`);
-  const id = await idOf(t, 'talker');
+  const id = await runningId(t, 'talker');
   await waitFor(() => fs.existsSync(err) && fs.readFileSync(err, 'utf8') === 'oops\n', 15_000, 'the first lines');
   const r = await t.control('--logs', String(id), '--lines', '2');
   assert.equal(r.code, 0, r.stderr);
@@ -55,7 +43,7 @@ test('--logs shows the last lines, of both streams when they are split; --follow
 });
 
 test('a log path that is a link is refused; a task without --log has no logs; a log the registry names but another user owns is not shown', async () => {
-  const t = setup();
+  const t = freshRegistry();
   const victim = path.join(t.dir, 'victim');
   fs.writeFileSync(victim, 'mine\n');
   const link = path.join(t.dir, 'link.log');

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { fixture, tmpdir, tw, waitFor } from './helpers';
+import { fixture, waitFor, freshRegistry, type Fresh } from './helpers';
 
 interface Live {
   taskid: number;
@@ -23,14 +23,10 @@ interface Hist {
   feedback: Record<string, string>;
 }
 
-const setup = () => {
-  const dir = tmpdir();
-  return { dir, ...tw(path.join(dir, 'tw.db')) };
-};
-const runs = async (t: ReturnType<typeof setup>) => (await t.json<Hist[]>('--history')).reverse();
+const runs = async (t: Fresh) => (await t.json<Hist[]>('--history')).reverse();
 
 test('a crashing command is restarted with backoff up to --max-restarts, then given up; history has every run', async () => {
-  const t = setup();
+  const t = freshRegistry();
   const r = await t.launch('--restart', 'on-failure', '--max-restarts', '2', '--backoff', '0.2:1', '--', 'sh', '-c', 'exit 3');
   assert.equal(r.code, 3, r.stderr);
   const h = await runs(t);
@@ -43,7 +39,7 @@ test('a crashing command is restarted with backoff up to --max-restarts, then gi
 });
 
 test('on-failure does not restart a success; always does; a stalled command is restarted', async () => {
-  const t = setup();
+  const t = freshRegistry();
   assert.equal((await t.launch('--restart', 'on-failure', '--', 'true')).code, 0);
   assert.equal((await runs(t)).length, 1);
   assert.equal((await t.launch('--name', 'again', '--restart', 'always', '--max-restarts', '1', '--backoff', '0', '--', 'true')).code, 0);
@@ -55,7 +51,7 @@ test('on-failure does not restart a success; always does; a stalled command is r
 });
 
 test('between runs the task is BACKOFF with its restarts and last outcome; --kill then stops it for good', async () => {
-  const t = setup();
+  const t = freshRegistry();
   const l = t.startLaunch('--name', 'flaky', '--restart', 'always', '--backoff', '30:30', '--', 'sh', '-c', 'exit 1');
   const e = await waitFor(async () => (await t.json<Live[]>('--list')).find((x) => x.status === 'BACKOFF'), 15_000, 'BACKOFF');
   assert.deepEqual([e.restarts, e.last_outcome, e.pid], [1, 'exited', null]);
@@ -69,7 +65,7 @@ test('between runs the task is BACKOFF with its restarts and last outcome; --kil
 });
 
 test('a restart never follows a kill request the registry holds, even one whose signal never came', async () => {
-  const t = setup();
+  const t = freshRegistry();
   const go = path.join(t.dir, 'go');
   const l = t.startLaunch('--name', 'asked', '--restart', 'always', '--backoff', '0', '--', 'sh', '-c', `while [ ! -e ${go} ]; do sleep 0.05; done; exit 1`);
   const e = await waitFor(async () => (await t.json<Live[]>('--list')).find((x) => x.pid), 15_000, 'running');
@@ -84,7 +80,7 @@ test('a restart never follows a kill request the registry holds, even one whose 
 });
 
 test('a restarting task keeps its feedback file name; with --keep-feedback each run\'s file is kept under its run', async () => {
-  const t = setup();
+  const t = freshRegistry();
   const r = await t.launch('--feedpath', t.dir, '--keep-feedback', '--restart', 'always', '--max-restarts', '1', '--backoff', '0', '--', 'sh', '-c', 'echo "[pid]$$" > "$TASKWATCH_FEEDBACK"');
   assert.equal(r.code, 0, r.stderr);
   const h = await runs(t);
@@ -96,7 +92,7 @@ test('a restarting task keeps its feedback file name; with --keep-feedback each 
 });
 
 test('bad restart options are sentences', async () => {
-  const t = setup();
+  const t = freshRegistry();
   for (const [args, msg] of [
     [['--restart', 'sometimes'], /--restart takes no, on-failure or always; got 'sometimes'/],
     [['--max-restarts', 'many'], /--max-restarts needs a whole number; got 'many'/],

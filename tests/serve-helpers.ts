@@ -61,8 +61,8 @@ export function request(s: Server, method: string, p: string, o: { headers?: Rec
   });
 }
 
-/** Reads a Server-Sent Events stream, keeping every event, until closed. */
-export function events(s: Server): { seen: Array<{ type: string; data: any }>; close: () => void } { // eslint-disable-line @typescript-eslint/no-explicit-any
+/** Opens the Server-Sent Events stream, keeping every event, until closed; resolves once its snapshot is in. */
+export async function events(s: Server): Promise<{ seen: Array<{ type: string; data: any }>; close: () => void }> { // eslint-disable-line @typescript-eslint/no-explicit-any
   const seen: Array<{ type: string; data: any }> = []; // eslint-disable-line @typescript-eslint/no-explicit-any
   let buf = '';
   const req = http.get({ host: '127.0.0.1', port: s.port, path: '/api/events', headers: { host: `127.0.0.1:${s.port}` } }, (res) => {
@@ -80,5 +80,12 @@ export function events(s: Server): { seen: Array<{ type: string; data: any }>; c
     });
   });
   req.on('error', () => {});
-  return { seen, close: () => req.destroy() };
+  const close = () => req.destroy();
+  try {
+    await waitFor(() => seen.some((e) => e.type === 'snapshot'), 15_000, 'the snapshot');
+  } catch (err) {
+    close();
+    throw err;
+  }
+  return { seen, close };
 }

@@ -59,9 +59,8 @@ test('the API lists tasks, shows one with its feedback, kills one (it dies and i
 test('the event stream pushes a new task, its SILENT status and its ending as they happen', async (ctx) => {
   const s = await serve();
   ctx.after(() => s.stop());
-  const es = events(s);
+  const es = await events(s);
   ctx.after(() => es.close());
-  await waitFor(() => es.seen.some((e) => e.type === 'snapshot'), 15_000, 'the snapshot');
   const feed = path.join(s.dir, 'feed');
   fs.mkdirSync(feed);
   const go = path.join(s.dir, 'go');
@@ -194,9 +193,8 @@ test('--serve refuses what it cannot do, in a sentence: a bad port, a port in us
 test('a launcher SIGKILLed writes nothing, yet the stream says LOST (the server looks while someone watches), with CPU and memory', async (ctx) => {
   const s = await serve();
   ctx.after(() => s.stop());
-  const es = events(s);
+  const es = await events(s);
   ctx.after(() => es.close());
-  await waitFor(() => es.seen.some((e) => e.type === 'snapshot'), 15_000, 'the snapshot');
   const l = s.t.startLaunch('--name', 'orphan', '--', 'sleep', '600');
   const row = await waitFor(() => es.seen.find((e) => e.type === 'task' && e.data.task.name === 'orphan' && e.data.task.pid), 15_000, 'the task running');
   const id = row.data.task.taskid;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { watchRegistry } from '../src/db/changes';
-import { bin, childrenOf, fixture, start, tmpdir, tw, waitFor } from './helpers';
+import { bin, childrenOf, fixture, start, tmpdir, waitFor, freshRegistry, type Fresh, runningId } from './helpers';
 
 interface Live {
   taskid: number;
@@ -12,25 +12,19 @@ interface Live {
   pid: number | null;
 }
 
-const setup = () => {
-  const dir = tmpdir();
-  return { dir, ...tw(path.join(dir, 'tw.db')) };
-};
-const idOf = async (t: ReturnType<typeof setup>, name: string) =>
-  (await waitFor(async () => (await t.json<Live[]>('--list')).find((e) => e.name === name && e.pid), 15_000, name)).taskid;
-const waiter = (t: ReturnType<typeof setup>, ...args: string[]) => start(process.execPath, [bin('control'), '--wait', ...args], t.env, { timeoutMs: 60_000 });
+const waiter = (t: Fresh, ...args: string[]) => start(process.execPath, [bin('control'), '--wait', ...args], t.env, { timeoutMs: 60_000 });
 /** A wait is waiting once it watches each task's launcher (one pidfd watcher, a child process, per task). */
 const watching = (w: ReturnType<typeof waiter>, n: number) => waitFor(() => childrenOf(w.pid!).length >= n, 15_000, `the wait to watch ${n} launchers`);
 
 test('--wait returns each task\'s own exit status: 0, 7, 124 (timeout) and 137 (SIGKILL)', async () => {
-  const t = setup();
+  const t = freshRegistry();
   const go = path.join(t.dir, 'go');
   const gated = (code: string) => ['--', 'sh', '-c', `while [ ! -e ${go} ]; do sleep 0.05; done; ${code}`];
   t.startLaunch('--name', 'ok', ...gated('exit 0'));
   t.startLaunch('--name', 'seven', ...gated('exit 7'));
   t.startLaunch('--name', 'killed', ...gated('kill -KILL $$'));
   t.startLaunch('--name', 'hung', '--feedpath', t.dir, '--timeout', '2', '--grace', '0', '--', fixture('hang.sh'));
-  const ids = await Promise.all(['ok', 'seven', 'hung', 'killed'].map((n) => idOf(t, n)));
+  const ids = await Promise.all(['ok', 'seven', 'hung', 'killed'].map((n) => runningId(t, n)));
   const waits = ids.map((id) => waiter(t, String(id)));
   for (const w of waits) await watching(w, 1);
   fs.writeFileSync(go, '');
@@ -46,7 +40,7 @@ test('--wait returns each task\'s own exit status: 0, 7, 124 (timeout) and 137 (
 });
 
 test('--wait --name waits for every live task of that name; --timeout gives up with 124', async () => {
-  const t = setup();
+  const t = freshRegistry();
   const go = path.join(t.dir, 'go');
   for (let i = 0; i < 3; i++) {
     // One after the other, so that ids follow the exit codes 0, 1, 2.
@@ -65,14 +59,14 @@ test('--wait --name waits for every live task of that name; --timeout gives up w
 });
 
 test('--wait on a restarting task returns after its last run; on a LOST one at once, with 125', async () => {
-  const t = setup();
+  const t = freshRegistry();
   t.startLaunch('--name', 'retry', '--restart', 'on-failure', '--max-restarts', '2', '--backoff', '0.3', '--', 'sh', '-c', 'sleep 0.2; exit 4');
-  const id = await idOf(t, 'retry');
+  const id = await runningId(t, 'retry');
   const r = await waiter(t, String(id)).result;
   assert.equal(r.code, 4);
   assert.match(r.stdout, /ended: exited \(run 3\), exit status 4/);
   const l = t.startLaunch('--name', 'orphan', '--', 'sleep', '60');
-  const lost = await idOf(t, 'orphan');
+  const lost = await runningId(t, 'orphan');
   const w = waiter(t, String(lost));
   await watching(w, 1);
   l.kill('SIGKILL'); // the launcher dies: no registry change, but its pidfd tells the wait
@@ -83,7 +77,7 @@ test('--wait on a restarting task returns after its last run; on a LOST one at o
 });
 
 test('--wait: an unknown id is a sentence; --feedback --follow ends with the task\'s exit status', async () => {
-  const t = setup();
+  const t = freshRegistry();
   await t.control('--initialize');
   const unknown = await t.control('--wait', '42');
   assert.deepEqual([unknown.code, unknown.stderr.trim()], [1, `control: there is no task 42 in ${t.db}; nothing to wait for`]);
@@ -91,7 +85,7 @@ test('--wait: an unknown id is a sentence; --feedback --follow ends with the tas
   assert.equal(usage.code, 2);
   const go = path.join(t.dir, 'go');
   t.startLaunch('--name', 'five', '--feedpath', t.dir, '--', 'sh', '-c', `echo "[a]1" > "$TASKWATCH_FEEDBACK"; while [ ! -e ${go} ]; do sleep 0.05; done; exit 5`);
-  const id = await idOf(t, 'five');
+  const id = await runningId(t, 'five');
   const f = start(process.execPath, [bin('control'), '--feedback', String(id), '--follow'], t.env, { timeoutMs: 60_000 });
   await waitFor(() => f.stdoutSoFar().includes('{"a":"1"}'), 15_000, 'the follower');
   fs.writeFileSync(go, '');
