@@ -1,50 +1,8 @@
 // The live page of control --serve: one EventSource for every change, rows updated in place (never
 // the whole table per event), one 4 Hz timer that moves the heartbeat bars and ages.
 
-import type { TaskStatus as Status } from '../src/task/status';
-
-interface Task {
-  taskid: number;
-  name: string | null;
-  pid: number | null;
-  status: Status;
-  starttime: number | null;
-  duration: number | null;
-  feedback: boolean;
-  timer: number | null;
-  timeout: number | null;
-  cpu: number | null;
-  memory: number | null;
-  restarts: number;
-  last_outcome: string | null;
-  pool: string | null;
-  instance: number | null;
-}
-
-interface Ended {
-  id: number;
-  taskid: number;
-  run: number;
-  name: string | null;
-  outcome: string | null;
-  exitcode: number | null;
-  termsignal: string | null;
-  termerror: string | null;
-  endtime: number | null;
-  duration: number | null;
-  status: number | null;
-}
-
-interface Pool {
-  name: string;
-  desired: number;
-  active: number;
-  command: string[];
-  supervisor_pid: number | null;
-  dead: number;
-  stalled: number;
-  restarts: number;
-}
+// The API's shapes are control's JSON, from the one place that defines them (types only: nothing of it is bundled).
+import type { HistoryEntry as Ended, ListEntry as Task, PoolEntry as Pool } from '../src/control/entries';
 
 type Feedback = Record<string, string>;
 
