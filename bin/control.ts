@@ -29,6 +29,7 @@ const COMMANDS = {
   logs: { creates: false, load: () => (require('../src/control/logs') as typeof import('../src/control/logs')).command },
   scale: { creates: true, load: () => (require('../src/control/scale') as typeof import('../src/control/scale')).command },
   pools: { creates: false, load: () => (require('../src/control/pools') as typeof import('../src/control/pools')).command },
+  forget: { creates: false, load: () => (require('../src/control/forget') as typeof import('../src/control/forget')).command },
   release: { creates: false, load: () => (require('../src/control/release') as typeof import('../src/control/release')).command },
   serve: { creates: true, load: () => (require('../src/control/serve') as typeof import('../src/control/serve')).command },
   'delete-pool': { creates: false, load: () => (require('../src/control/scale') as typeof import('../src/control/scale')).commandDelete },
@@ -38,8 +39,8 @@ type CommandName = keyof typeof COMMANDS;
 const NAMES = Object.keys(COMMANDS) as CommandName[];
 
 function parseArgs() {
-  return cliParser('control', '$0 [--db FILE] --reserve|--release ID|--list|--history|--feedback ID|--logs ID|--kill ID|--killall NAME|--wait ID...|--scale NAME N|--pools|--delete-pool NAME|--serve|--clear|--initialize|--update')
-    .option('db', { type: 'string', describe: 'registry file (default $TASKWATCH_DB, else $XDG_STATE_HOME/taskwatch/taskwatch.db)' })
+  return cliParser('control', '$0 [--db FILE] --reserve|--release ID|--forget ID|--list|--history|--feedback ID|--logs ID|--kill ID|--killall NAME|--wait ID...|--scale NAME N|--pools|--delete-pool NAME|--serve|--clear|--initialize|--update')
+    .option('db', { type: 'string', describe: 'registry file or postgres:// URL (default $TASKWATCH_DB, else $XDG_STATE_HOME/taskwatch/taskwatch.db)' })
     .option('reserve', { type: 'boolean', describe: 'reserve a task id and print it' })
     .option('name', { type: 'string', describe: 'with --reserve: the task name; with --history: only this name' })
     .option('info1', { type: 'string' })
@@ -60,6 +61,7 @@ function parseArgs() {
     .option('clear', { type: 'boolean', describe: 'delete all history (asks first at a terminal)' })
     .option('yes', { type: 'boolean', describe: 'with --clear: do not ask' })
     .option('release', { type: 'string', describe: 'give back a reserved task id that will not be launched' })
+    .option('forget', { type: 'string', describe: 'archive a LOST task (its launcher gone) as lost, leaving its processes alone: for a task of another host' })
     .option('initialize', { type: 'boolean', describe: 'recreate the registry (ids are still never reused)' })
     .option('force', { type: 'boolean', describe: 'with --initialize: even while tasks are live' })
     .option('update', { type: 'boolean', describe: 'sweep lapsed reservations, refresh durations, settle lost tasks' })
@@ -98,7 +100,7 @@ async function main(): Promise<number> {
   if (a.lines !== undefined && a.logs === undefined) throw new ExitError('--lines goes with --logs ID', EXIT.usage);
   if (a.port !== undefined && a.serve === undefined) throw new ExitError('--port goes with --serve', EXIT.usage);
   if (a.host !== undefined && a.serve === undefined && a.list === undefined && a.history === undefined) throw new ExitError('--host goes with --list or --history (a host to show), or --serve (the address to bind)', EXIT.usage);
-  if (a.db === '') throw new ExitError('--db needs a file name', EXIT.usage);
+  if (a.db === '') throw new ExitError('--db needs a file name or a postgres:// URL', EXIT.usage);
   const command: Entry = COMMANDS[given[0]];
   const extra = (a as { '--'?: Array<string | number> })['--'];
   if (extra && extra.length > 0 && a.scale === undefined) throw new ExitError('a command after -- goes with --scale NAME N', EXIT.usage);

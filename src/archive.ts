@@ -1,7 +1,7 @@
 import { renameSync, unlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cappedNote, readFeedbackFile } from './feedback/file';
-import { isBusy, isTransient } from './db/errors';
+import { isBusy, isTransient, isUnreachable } from './db/errors';
 import type { Registry } from './db/registry';
 import type { LaunchedTask } from './task/model';
 import { endingFields, exitStatus, type Ending } from './task/outcome';
@@ -20,7 +20,7 @@ export function finalFeedback(file: string | null): { values: Record<string, str
 
 /** Waits between archive attempts; past the list, the last wait repeats. */
 const RETRY_MS = [50, 100, 250, 500, 1000, 2000, 4000];
-/** A full disk gets a few seconds to clear; another writer's lock, two minutes. */
+/** A full disk gets a few seconds to clear; another writer's lock, or an unreachable PostgreSQL, two minutes. */
 const FULL_BUDGET_MS = 8000;
 const BUSY_BUDGET_MS = 120_000;
 
@@ -50,7 +50,7 @@ export async function endTask(reg: Registry, t: LaunchedTask, ending: Ending, o:
       reg.archive(t, fields, o.restartAt === undefined ? null : { at: o.restartAt });
       break;
     } catch (err) {
-      const budget = isBusy(err) ? BUSY_BUDGET_MS : FULL_BUDGET_MS;
+      const budget = isBusy(err) || isUnreachable(err) ? BUSY_BUDGET_MS : FULL_BUDGET_MS;
       if (!isTransient(err) || Date.now() - started >= budget) throw err;
       await sleep(RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]);
     }

@@ -6,6 +6,7 @@ import { endTask } from './archive';
 import { heartbeatOf } from './feedback/file';
 import { isCgroupDir, removeCgroup } from './proc/cgroup';
 import { isLauncher } from './proc/identity';
+import { hostName } from './proc/host';
 import { members, survey, type TaskTarget } from './proc/members';
 import { terminate } from './proc/terminate';
 
@@ -14,8 +15,21 @@ import { terminate } from './proc/terminate';
 // instances of the one before it): it proves which processes are still the task's, ends them if
 // they are over their timeout or --max-time (or asked to), and archives the task once they are gone.
 
-/** True while the launcher recorded for the task is still that launch process. */
-export const launcherAlive = (t: LaunchedTask): boolean => t.launcher !== null && isLauncher(t.launcher.pid, t.launcher.start);
+/**
+ * True while the launcher recorded for the task is still that launch process: on PostgreSQL, while it
+ * holds its lock on the task (PostgreSQL frees it when the launcher's connection dies, on any host).
+ */
+export const launcherAlive = (t: LaunchedTask): boolean => t.launcher !== null && (t.launcherLock ?? isLauncher(t.launcher.pid, t.launcher.start));
+
+/**
+ * True when the task runs on this host. Only then may its pids be looked at or signalled: a pid
+ * recorded by another host names some unrelated process here.
+ */
+export const isHere = (t: LaunchedTask): boolean => t.host === null || t.host === hostName();
+
+/** What is said of a LOST task of another host: nothing here may touch its processes. */
+export const elsewhereNote = (t: LaunchedTask): string =>
+  `task ${t.id} runs on host ${t.host} and its launcher is gone (LOST): only launch or control on ${t.host} may end its processes; control --forget ${t.id} archives it as lost without touching them`;
 
 /**
  * How long the task has been quiet, in ms: since the last change of its feedback file (its ctime,
@@ -57,6 +71,7 @@ function overdue(t: LaunchedTask, nowMs = Date.now()): { note: string } | null {
  * without, only when over their limits; else it is marked LOST and left to run.
  */
 export async function settleLost(reg: Registry, t: LaunchedTask, kill?: { note: string; graceSec: number }): Promise<Settled> {
+  if (!isHere(t)) return { archived: false, message: elsewhereNote(t) };
   const launcher = `its launcher (pid ${t.launcher?.pid ?? '?'}) was gone`;
   const target = targetOf(t, reg.key);
   const found = members(target);

@@ -4,13 +4,12 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { bin, run, start, tmpdir, tw, waitFor } from './helpers';
+import { bin, run, start, tmpdir, waitFor } from './helpers';
+import { eachBackend } from './backends';
 
-const newDb = () => path.join(tmpdir(), 'tw.db');
 const sha = (f: string) => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
 
-test('control --reserve prints the id alone, or {"taskid":N} with --json', async () => {
-  const t = tw(newDb());
+eachBackend('control --reserve prints the id alone, or {"taskid":N} with --json', async (t) => {
   const a = await t.control('--reserve');
   assert.equal(a.code, 0);
   assert.match(a.stdout, /^\d+\n$/);
@@ -19,8 +18,7 @@ test('control --reserve prints the id alone, or {"taskid":N} with --json', async
   assert.equal(b.taskid, Number(a.stdout) + 1);
 });
 
-test('12 processes racing for --reserve --name X --unique: exactly one wins', async () => {
-  const t = tw(newDb());
+eachBackend('12 processes racing for --reserve --name X --unique: exactly one wins', async (t) => {
   const rs = await Promise.all(Array.from({ length: 12 }, () => t.control('--reserve', '--name', 'X', '--unique')));
   const won = rs.filter((r) => r.code === 0);
   const lost = rs.filter((r) => r.code === 1);
@@ -31,8 +29,7 @@ test('12 processes racing for --reserve --name X --unique: exactly one wins', as
   assert.equal(list.filter((e) => e.name === 'X').length, 1);
 });
 
-test('control --list: "No tasks." when empty; --json has exactly the documented keys', async () => {
-  const t = tw(newDb());
+eachBackend('control --list: "No tasks." when empty; --json has exactly the documented keys', async (t) => {
   assert.equal((await t.control('--initialize')).code, 0);
   const empty = await t.control('--list');
   assert.deepEqual([empty.code, empty.stdout], [0, 'No tasks.\n']);
@@ -53,8 +50,7 @@ test('control --list: "No tasks." when empty; --json has exactly the documented 
   assert.match(table.stdout, /│ \d+\s+│ n1\s+│ a\s+│\s+│\s+│\s+│ RESERVED │/);
 });
 
-test('control --history: newest first, --limit, --name, and the JSON keys', async () => {
-  const t = tw(newDb());
+eachBackend('control --history: newest first, --limit, --name, and the JSON keys', async (t) => {
   for (const code of [0, 1, 2]) {
     const r = await t.launch('--name', code === 2 ? 'two' : 'other', '--', 'sh', '-c', `exit ${code}`);
     assert.equal(r.code, code);
@@ -76,8 +72,7 @@ test('control --history: newest first, --limit, --name, and the JSON keys', asyn
   assert.match(table.stdout, /│ exited\s+│ 2\s+│/);
 });
 
-test('control --clear says how many rows went; --initialize refuses while tasks are live', async () => {
-  const t = tw(newDb());
+eachBackend('control --clear says how many rows went; --initialize refuses while tasks are live', async (t) => {
   await t.launch('--', 'true');
   await t.launch('--', 'true');
   const c = await t.control('--clear');
@@ -92,24 +87,22 @@ test('control --clear says how many rows went; --initialize refuses while tasks 
   assert.ok(Number((await t.control('--reserve')).stdout) > id, 'ids continue after --initialize');
 });
 
-test('control --feedback: from history for an ended task; sentences for unknown and reserved ids', async () => {
-  const dir = tmpdir();
-  const t = tw(path.join(dir, 'tw.db'));
+eachBackend('control --feedback: from history for an ended task; sentences for unknown and reserved ids', async (t) => {
+  const dir = t.dir;
   const r = await t.launch('--feedpath', dir, '--', 'sh', '-c', 'printf "[a]1\\n[b]two\\n" > "$TASKWATCH_FEEDBACK"');
   assert.equal(r.code, 0);
   const id = Number(/taskid (\d+)/.exec(r.stderr)![1]);
   assert.deepEqual(await t.json('--feedback', String(id)), { a: '1', b: 'two' });
   const unknown = await t.control('--feedback', '999');
   assert.equal(unknown.code, 1);
-  assert.match(unknown.stderr, /^control: there is no task 999 in .*tw\.db; no feedback to show\n$/);
+  assert.match(unknown.stderr, /^control: there is no task 999 in \S+; no feedback to show\n$/);
   const res = (await t.control('--reserve')).stdout.trim();
   const reserved = await t.control('--feedback', res);
   assert.equal(reserved.code, 1);
   assert.match(reserved.stderr, /reserved and has not started/);
 });
 
-test('control --update sweeps lapsed reservations', async () => {
-  const t = tw(newDb());
+eachBackend('control --update sweeps lapsed reservations', async (t) => {
   // Long enough that the second reservation (a write, which sweeps) comes before the first lapses, even on a busy machine.
   await t.control('--reserve', '--ttl', '3');
   await t.control('--reserve', '--ttl', '3');
@@ -170,9 +163,8 @@ test('parse prints the JSON object on one line; a missing file is a sentence and
   assert.match(dirArg.stderr, /^parse: cannot read .*: it is a directory \(EISDIR\), not a regular file\n$/);
 });
 
-test('control --feedback ID --follow prints each change and the final feedback, then exits', async () => {
-  const dir = tmpdir();
-  const t = tw(path.join(dir, 'tw.db'));
+eachBackend('control --feedback ID --follow prints each change and the final feedback, then exits', async (t) => {
+  const dir = t.dir;
   const id = (await t.control('--reserve')).stdout.trim();
   const go = path.join(dir, 'go');
   const l = t.startLaunch('--taskid', id, '--feedpath', dir, '--', 'sh', '-c',
@@ -187,10 +179,8 @@ test('control --feedback ID --follow prints each change and the final feedback, 
   assert.equal((await l.result).code, 0);
 });
 
-test('every task and history row says its host (TASKWATCH_HOST, else the hostname); --host NAME shows one host\'s', async () => {
-  const dir = tmpdir();
-  const db = path.join(dir, 'tw.db');
-  const t = tw(db);
+eachBackend('every task and history row says its host (TASKWATCH_HOST, else the hostname); --host NAME shows one host\'s', async (t) => {
+  const dir = t.dir;
   const on = (host: string | undefined, ...args: string[]) => run(process.execPath, [bin('launch'), ...args], { ...t.env, TASKWATCH_HOST: host ?? '' });
   const go = path.join(dir, 'go');
   const a = start(process.execPath, [bin('launch'), '--name', 'a', '--', 'sh', '-c', `while [ ! -e ${go} ]; do sleep 0.1; done`], { ...t.env, TASKWATCH_HOST: 'alpha' });
@@ -215,15 +205,18 @@ test('every task and history row says its host (TASKWATCH_HOST, else the hostnam
   assert.match(bad.stderr, /--host goes with --list or --history/);
 });
 
-test('a registry given as a URL (postgres://...) is a sentence, not a directory named postgres:', async () => {
+test('a registry URL: PostgreSQL that cannot be reached, or a scheme taskwatch does not know, is a sentence; nothing runs, nothing is made', async () => {
   const dir = tmpdir();
-  const url = 'postgres://me@db.example/tasks';
+  const url = 'postgres://me@127.0.0.1:1/tasks'; // nothing listens on port 1
   const c = await run(process.execPath, [bin('control'), '--list', '--db', url], {}, { cwd: dir });
   assert.equal(c.code, 3);
-  assert.match(c.stderr, /the registry 'postgres:\/\/me@db\.example\/tasks' is a URL; .* give --db \(or TASKWATCH_DB\) a file path/);
+  assert.match(c.stderr, /^control: cannot reach PostgreSQL at postgres:\/\/me@127\.0\.0\.1:1\/tasks: .*ECONNREFUSED/);
   const l = await run(process.execPath, [bin('launch'), '--', 'sh', '-c', `touch ${path.join(dir, 'ran')}`], { TASKWATCH_DB: url }, { cwd: dir });
   assert.equal(l.code, 125);
-  assert.match(l.stderr, /is a URL/);
+  assert.match(l.stderr, /cannot reach PostgreSQL/);
+  const m = await run(process.execPath, [bin('control'), '--list', '--db', 'mysql://me@db.example/tasks'], {}, { cwd: dir });
+  assert.equal(m.code, 3);
+  assert.match(m.stderr, /the registry 'mysql:\/\/me@db\.example\/tasks' is a URL taskwatch does not know/);
   assert.equal(fs.existsSync(path.join(dir, 'ran')), false, 'the command did not run');
   assert.deepEqual(fs.readdirSync(dir), [], 'nothing was made');
 });

@@ -1,8 +1,9 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { alive, feedbackFile, fixture, registryKey, tmpdir, tw, waitFor } from './helpers';
+import { alive, fixture, waitFor } from './helpers';
+import { eachBackend, feedbackFileOf, keyOf } from './backends';
+import { openFor } from '../src/db/open';
 
 interface Live {
   taskid: number;
@@ -21,15 +22,10 @@ interface Hist {
   command: string[];
 }
 
-function setup() {
-  const dir = tmpdir();
-  return { dir, ...tw(path.join(dir, 'tw.db')) };
-}
 const taskidOf = (stderr: string) => Number(/taskid (\d+)/.exec(stderr)?.[1]);
 const readPid = async (file: string): Promise<number> => Number(await waitFor(() => fs.existsSync(file) && fs.readFileSync(file, "utf8").trim(), 15_000, `pid in ${file}`));
 
-test('exit status: the child\'s code, 128+N for a signal, 127 not found, 126 not executable, 125 unreserved id', async () => {
-  const t = setup();
+eachBackend('exit status: the child\'s code, 128+N for a signal, 127 not found, 126 not executable, 125 unreserved id', async (t) => {
   const plain = path.join(t.dir, 'not-executable.sh');
   fs.writeFileSync(plain, '#!/bin/sh\nexit 0\n', { mode: 0o644 });
   const cases: Array<[string[], number, string, RegExp | null]> = [
@@ -61,20 +57,18 @@ test('exit status: the child\'s code, 128+N for a signal, 127 not found, 126 not
   assert.match(nodir.stderr, /--feedpath .*absent does not exist/);
 });
 
-test('the command runs as given (no shell, no splitting) with TASKWATCH_* in its environment', async () => {
-  const t = setup();
+eachBackend('the command runs as given (no shell, no splitting) with TASKWATCH_* in its environment', async (t) => {
   const id = (await t.control('--reserve')).stdout.trim();
   const r = await t.launch('--taskid', id, '--feedpath', t.dir, '--', fixture('env.sh'), 'two words', '$HOME', 'a;b');
   assert.equal(r.code, 0, r.stderr);
-  const db = path.join(t.dir, 'tw.db');
-  assert.equal(r.stdout, [`id=${id}`, `db=${db}`, `registry=${registryKey(db)}`, `fb=${feedbackFile(db, t.dir, id)}`, 'arg=two words', 'arg=$HOME', 'arg=a;b', ''].join('\n'));
-  assert.match(registryKey(db), /^[0-9a-f]{8}$/);
+  const key = await keyOf(t.db);
+  assert.equal(r.stdout, [`id=${id}`, `db=${t.db}`, `registry=${key}`, `fb=${await feedbackFileOf(t.db, t.dir, id)}`, 'arg=two words', 'arg=$HOME', 'arg=a;b', ''].join('\n'));
+  assert.match(key, /^[0-9a-f]{8}$/);
   const sh = await t.launch('--', 'sh', '-c', 'echo a; echo b');
   assert.equal(sh.stdout, 'a\nb\n');
 });
 
-test('status goes RUNNING, SILENT, STALLED, then the task is killed at the timeout', async () => {
-  const t = setup();
+eachBackend('status goes RUNNING, SILENT, STALLED, then the task is killed at the timeout', async (t) => {
   const l = t.startLaunch('--feedpath', t.dir, '--timeout', '6', '--grace', '1', '--', fixture('hang.sh')); // each status lasts 1.5 s or more: a busy machine's list still sees it
   const seen: string[] = [];
   const list = async () => (await t.json<Live[]>('--list'))[0];
@@ -92,48 +86,38 @@ test('status goes RUNNING, SILENT, STALLED, then the task is killed at the timeo
   assert.deepEqual(h.feedback, { state: 'started' });
 });
 
-test('the launcher writes status changes to the registry as they happen', async () => {
-  const t = setup();
+eachBackend('the launcher writes status changes to the registry as they happen', async (t) => {
   const l = t.startLaunch('--feedpath', t.dir, '--timeout', '4', '--grace', '0', '--', fixture('hang.sh')); // SILENT for 1 s: a 20 ms poll sees it on a busy machine
-  const Database = (await import('better-sqlite3')).default;
-  const file = path.join(t.dir, 'tw.db');
-  await waitFor(() => fs.existsSync(file));
-  const db = new Database(file, { readonly: true });
+  // The row as stored (the launcher's own word), not the status control derives.
+  const reg = await waitFor(() => openFor(t.db, { create: false }));
   const stored = new Set<string>();
   await waitFor(() => {
-    try {
-      const row = db.prepare('SELECT status FROM tasks').get() as { status: string } | undefined;
-      if (row) stored.add(row.status);
-    } catch {
-      /* not created yet */
-    }
+    const row = reg.liveTasks()[0];
+    if (row) stored.add(row.state);
     return stored.has('STALLED');
   }, 15_000, 'STALLED in the tasks table');
-  db.close();
+  reg.close();
   assert.ok(stored.has('SILENT'));
   assert.equal((await l.result).code, 124);
 });
 
-test('a steady heartbeat keeps a task alive past its timeout; its final feedback is archived and the file removed', async () => {
-  const t = setup();
+eachBackend('a steady heartbeat keeps a task alive past its timeout; its final feedback is archived and the file removed', async (t) => {
   const r = await t.launch('--feedpath', t.dir, '--timeout', '0.8', '--', fixture('beat.sh'), '0.1', '20');
   assert.equal(r.code, 0, r.stderr);
   const id = taskidOf(r.stderr);
   const [h] = await t.json<Hist[]>('--history');
   assert.equal(h.outcome, 'exited');
   assert.deepEqual(h.feedback, { result: 'done after 20 beats' });
-  assert.equal(fs.existsSync(feedbackFile(path.join(t.dir, 'tw.db'), t.dir, id)), false);
+  assert.equal(fs.existsSync(await feedbackFileOf(t.db, t.dir, id)), false);
 });
 
-test('--keep-feedback leaves the file after archiving', async () => {
-  const t = setup();
+eachBackend('--keep-feedback leaves the file after archiving', async (t) => {
   const r = await t.launch('--feedpath', t.dir, '--keep-feedback', '--', fixture('beat.sh'), '0', '1');
   const id = taskidOf(r.stderr);
-  assert.match(fs.readFileSync(feedbackFile(path.join(t.dir, 'tw.db'), t.dir, id), 'utf8'), /\[result\]done after 1 beats/);
+  assert.match(fs.readFileSync(await feedbackFileOf(t.db, t.dir, id), 'utf8'), /\[result\]done after 1 beats/);
 });
 
-test('a timeout kills the whole group: grandchildren do not survive', async () => {
-  const t = setup();
+eachBackend('a timeout kills the whole group: grandchildren do not survive', async (t) => {
   const pidfile = path.join(t.dir, 'gc.pid');
   const l = t.startLaunch('--feedpath', t.dir, '--timeout', '0.5', '--grace', '2', '--', fixture('grandchild.sh'), pidfile);
   const gc = await readPid(pidfile);
@@ -142,8 +126,7 @@ test('a timeout kills the whole group: grandchildren do not survive', async () =
   assert.equal(alive(gc), false, 'the grandchild is gone when launch exits');
 });
 
-test('a child that ignores SIGTERM is SIGKILLed after the grace', async () => {
-  const t = setup();
+eachBackend('a child that ignores SIGTERM is SIGKILLed after the grace', async (t) => {
   const ready = path.join(t.dir, 'ready');
   const started = Date.now();
   const l = t.startLaunch('--max-time', '0.3', '--grace', '0.7', '--', fixture('ignore-term.sh'), ready);
@@ -156,8 +139,7 @@ test('a child that ignores SIGTERM is SIGKILLed after the grace', async () => {
   assert.match(h.termerror!, /ran longer than --max-time 0.3 s/);
 });
 
-test('control --kill: the launcher escalates and archives as killed', async () => {
-  const t = setup();
+eachBackend('control --kill: the launcher escalates and archives as killed', async (t) => {
   const pidfile = path.join(t.dir, 'c.pid');
   const l = t.startLaunch('--name', 'victim', '--', fixture('sleep.sh'), pidfile);
   const child = await readPid(pidfile);
@@ -172,8 +154,7 @@ test('control --kill: the launcher escalates and archives as killed', async () =
   assert.equal(alive(child), false);
 });
 
-test('control --killall kills every running task with that name, and only those', async () => {
-  const t = setup();
+eachBackend('control --killall kills every running task with that name, and only those', async (t) => {
   const ls = [1, 2, 3].map((i) => t.startLaunch('--name', i < 3 ? 'batch' : 'other', '--', fixture('sleep.sh'), path.join(t.dir, `p${i}`)));
   for (const i of [1, 2, 3]) await readPid(path.join(t.dir, `p${i}`));
   const k = await t.control('--killall', 'batch', '--grace', '1');
@@ -186,8 +167,7 @@ test('control --killall kills every running task with that name, and only those'
   await ls[2].result;
 });
 
-test('SIGTERM sent to launch itself terminates the group and archives as killed', async () => {
-  const t = setup();
+eachBackend('SIGTERM sent to launch itself terminates the group and archives as killed', async (t) => {
   const pidfile = path.join(t.dir, 'c.pid');
   const l = t.startLaunch('--', fixture('sleep.sh'), pidfile);
   const child = await readPid(pidfile);
@@ -199,8 +179,7 @@ test('SIGTERM sent to launch itself terminates the group and archives as killed'
   assert.equal(alive(child), false);
 });
 
-test('a SIGKILLed launcher shows LOST; --kill still reaches its child; --update archives what is gone', async () => {
-  const t = setup();
+eachBackend('a SIGKILLed launcher shows LOST; --kill still reaches its child; --update archives what is gone', async (t) => {
   const pidfile = path.join(t.dir, 'c.pid');
   const l = t.startLaunch('--feedpath', t.dir, '--timeout', '60', '--', fixture('sleep.sh'), pidfile);
   const child = await readPid(pidfile);
@@ -234,8 +213,7 @@ test('a SIGKILLed launcher shows LOST; --kill still reaches its child; --update 
   assert.deepEqual(await t.json('--list'), []);
 });
 
-test('a reserved task cannot be killed; an ended one says so', async () => {
-  const t = setup();
+eachBackend('a reserved task cannot be killed; an ended one says so', async (t) => {
   const id = (await t.control('--reserve')).stdout.trim();
   const k = await t.control('--kill', id);
   assert.equal(k.code, 1);
@@ -250,8 +228,7 @@ test('a reserved task cannot be killed; an ended one says so', async () => {
   assert.match(relaunch.stderr, /has already run and ended/);
 });
 
-test('two launchers racing for one taskid: one runs, the other exits 125', async () => {
-  const t = setup();
+eachBackend('two launchers racing for one taskid: one runs, the other exits 125', async (t) => {
   for (let round = 0; round < 3; round++) {
     const id = (await t.control('--reserve')).stdout.trim();
     const rs = await Promise.all([t.launch('--taskid', id, '--', 'true'), t.launch('--taskid', id, '--', 'true')]);
@@ -261,8 +238,7 @@ test('two launchers racing for one taskid: one runs, the other exits 125', async
   assert.equal((await t.json<Hist[]>('--history')).length, 3);
 });
 
-test('30 concurrent launches into one database: all archived, none lost', async () => {
-  const t = setup();
+eachBackend('30 concurrent launches into one database: all archived, none lost', async (t) => {
   const rs = await Promise.all(Array.from({ length: 30 }, (_, i) => t.launch('--name', `c${i}`, '--feedpath', t.dir, '--', 'sh', '-c', `echo "[i]${i}" > "$TASKWATCH_FEEDBACK"; exit ${i % 4}`)));
   rs.forEach((r, i) => assert.equal(r.code, i % 4, r.stderr));
   const hist = await t.json<Array<Hist & { name: string }>>('--history', '--limit', '100');

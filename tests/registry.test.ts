@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { openRegistry } from '../src/db/registry';
+import { openRegistry } from '../src/db/sqlite';
 import { SCHEMA_VERSION, version } from '../src/db/schema';
 import { resolveDbPath } from '../src/db/location';
 import { FIXTURES, tmpdir } from './helpers';
+import { eachBackend } from './backends';
+import { openFor } from '../src/db/open';
 
-const fresh = () => openRegistry(path.join(tmpdir(), 'r.db'), { create: true });
 const launchFields = {
   command: ['true'], feedDir: null, timeoutSec: null, maxTimeSec: null, graceSec: 10, launcher: { pid: process.pid, start: 1 },
   rule: { policy: 'no' as const, maxRestarts: null, backoffMinSec: 0.1, backoffMaxSec: 30 },
@@ -17,7 +18,7 @@ const launchFields = {
 const exited = { outcome: 'exited' as const, exitcode: 0, termsignal: null, termerror: null, status: 0, feedback: null, endedAt: Date.now() / 1000 };
 
 test('schema: a new file is created at the latest version, in WAL mode', () => {
-  const reg = fresh();
+  const reg = openRegistry(path.join(tmpdir(), 'r.db'), { create: true });
   assert.equal(version(reg.db), SCHEMA_VERSION);
   assert.equal(reg.db.pragma('journal_mode', { simple: true }), 'wal');
   const cols = (reg.db.prepare('PRAGMA table_info(tasks)').all() as Array<{ name: string }>).map((c) => c.name);
@@ -50,14 +51,14 @@ test('schema: the first-schema fixture opens, migrates, and keeps its rows', () 
   reg.close();
 });
 
-test('ids are never reused: not after archive, not after clearing history, not after recreate', () => {
-  const reg = fresh();
+eachBackend('ids are never reused: not after archive, not after clearing history, not after recreate', async (t) => {
+  const reg = openFor(t.db, { create: true });
   const a = reg.startNew(launchFields);
   reg.archive(a, exited);
   const b = reg.reserve({});
   assert.ok(b.ok);
   const bId = b.ok ? b.id : 0;
-  reg.db.prepare('DELETE FROM tasks').run();
+  assert.ok(reg.release(bId));
   reg.clearHistory();
   const c = reg.reserve({});
   assert.ok(c.ok && c.id > bId);
@@ -67,8 +68,8 @@ test('ids are never reused: not after archive, not after clearing history, not a
   reg.close();
 });
 
-test('reservations expire after their TTL and are swept on the next write', () => {
-  const reg = fresh();
+eachBackend('reservations expire after their TTL and are swept on the next write', async (t) => {
+  const reg = openFor(t.db, { create: true });
   const t0 = 1_000_000;
   const r = reg.reserve({ name: 'x', unique: true, ttlSec: 10 }, t0);
   assert.ok(r.ok);
@@ -86,8 +87,8 @@ test('reservations expire after their TTL and are swept on the next write', () =
   reg.close();
 });
 
-test('unique: a live name is refused, with the holder', () => {
-  const reg = fresh();
+eachBackend('unique: a live name is refused, with the holder', async (t) => {
+  const reg = openFor(t.db, { create: true });
   const a = reg.reserve({ name: 'job', unique: true });
   const b = reg.reserve({ name: 'job', unique: true });
   assert.ok(a.ok);
@@ -96,8 +97,8 @@ test('unique: a live name is refused, with the holder', () => {
   reg.close();
 });
 
-test('claim: only a RESERVED task, only once', () => {
-  const reg = fresh();
+eachBackend('claim: only a RESERVED task, only once', async (t) => {
+  const reg = openFor(t.db, { create: true });
   const r = reg.reserve({});
   const id = r.ok ? r.id : 0;
   const c = reg.claim(id, launchFields);
@@ -105,6 +106,25 @@ test('claim: only a RESERVED task, only once', () => {
   assert.equal(reg.claim(id, launchFields), 'taken');
   assert.equal(reg.claim(9999, launchFields), 'unknown');
   reg.close();
+});
+
+eachBackend('a launched task is LOST exactly when its launcher lets go: on PostgreSQL by the lock the launcher holds, seen from another connection', async (t) => {
+  const launcher = openFor(t.db, { create: true });
+  const other = openFor(t.db, { create: false });
+  const a = launcher.startNew(launchFields);
+  const seen = other.task(a.id);
+  assert.ok(seen && seen.state !== 'RESERVED');
+  if (t.backend === 'sqlite') {
+    assert.equal(seen.launcherLock, null, 'SQLite has no locks: the launcher pid decides');
+  } else {
+    assert.equal(seen.launcherLock, true, 'the launcher holds its lock');
+    launcher.close(); // its connection ends: PostgreSQL frees the lock
+    const after = other.task(a.id);
+    assert.ok(after && after.state !== 'RESERVED');
+    assert.equal(after.launcherLock, false, 'lock free: LOST');
+  }
+  other.close();
+  if (t.backend === 'sqlite') launcher.close();
 });
 
 test('location: --db, then $TASKWATCH_DB, then $XDG_STATE_HOME, then ~/.local/state', () => {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { alive, bin, feedbackFile, fixture, registryKey, ROOT, run, start, tmpdir, tw, waitFor } from './helpers';
-import { openRegistry } from '../src/db/registry';
+import { openRegistry } from '../src/db/sqlite';
 import { procStartTime } from '../src/proc/identity';
 
 interface Live {
@@ -518,7 +518,7 @@ test('B18: a kill by a user who may not signal the task is a sentence, and leave
 
 test('B21: a brand-new registry raced by several processes at the same instant: every one of them opens it', async () => {
   const dir = tmpdir();
-  const registry = path.join(ROOT, 'dist', 'src', 'db', 'registry.js');
+  const registry = path.join(ROOT, 'dist', 'src', 'db', 'sqlite.js');
   for (let round = 0; round < 25; round++) {
     const file = path.join(dir, `r${round}.db`);
     const at = Date.now() + 300;

@@ -7,6 +7,7 @@ export interface ControlArgs {
   wide?: boolean;
   yes?: boolean;
   release?: string;
+  forget?: string;
   name?: string;
   info1?: string;
   info2?: string;

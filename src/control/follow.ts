@@ -1,6 +1,5 @@
 import { watch } from 'chokidar';
 import type { Registry } from '../db/registry';
-import { watchRegistry } from '../db/changes';
 import { feedbackOf } from './lookup';
 
 /**
@@ -41,7 +40,7 @@ export function followFeedback(reg: Registry, id: number, out: (line: string) =>
       check();
       // The launcher deletes the file after archiving; with --keep-feedback nothing changes at the
       // end, so a change of the registry is also a reason to look.
-      unwatchRegistry = watchRegistry(reg.file, check);
+      unwatchRegistry = reg.watch(check);
     });
   });
 }

@@ -7,11 +7,14 @@ import type { LaunchedTask, Task } from '../task/model';
 import type { Command } from './command';
 import { launcherAlive } from '../lost';
 import { describeUnknown } from './lookup';
+import { hostName } from '../proc/host';
 import { settleLost } from '../lost';
 
 /** How long past the grace `--kill` waits for the launcher to archive before it says it did not. */
 const MARGIN_SEC = 5;
 const POLL_MS = 25;
+/** On PostgreSQL: how often a kill's wait looks whether the launcher's lock was freed without an archive (it died). */
+const LOCK_LOOK_MS = 1000;
 
 export interface KillReport {
   id: number;
@@ -42,8 +45,10 @@ async function killOne(reg: Registry, task: Task, graceSec?: number): Promise<Ki
   if (task.state === 'RESERVED') throw new ExitError(`task ${task.id} is reserved but not running; nothing to kill`, EXIT.refused);
   const t: LaunchedTask = task;
   const grace = graceSec ?? t.graceSec;
-  const note = `killed by control --kill (pid ${process.pid})`;
+  // On a registry shared by hosts, the note says which host's control asked.
+  const note = `killed by control --kill (pid ${process.pid})${reg.locks ? ` on ${hostName()}` : ''}`;
   if (!launcherAlive(t) || !t.launcher) return lost(reg, t, note, grace);
+  if (reg.locks) return killThroughRegistry(reg, t, graceSec, note);
 
   // The launcher escalates TERM -> KILL and archives; we ask and wait. May we? Asked before the
   // note is written, so that a refused kill leaves nothing to be credited with a later one.
@@ -83,6 +88,52 @@ async function killOne(reg: Registry, task: Task, graceSec?: number): Promise<Ki
   return lost(reg, still, note, grace);
 }
 
+/**
+ * On PostgreSQL the request travels through the database: written with a NOTIFY that the launcher,
+ * on whatever host, LISTENs for; it ends its task and archives it, and the archive's own NOTIFY wakes
+ * this wait. No signal is sent from here, so no pid of another host is ever signalled. A launcher
+ * that dies instead sends nothing: a look every LOCK_LOOK_MS catches its lock gone.
+ */
+async function killThroughRegistry(reg: Registry, t: LaunchedTask, graceSec: number | undefined, note: string): Promise<KillReport> {
+  const grace = graceSec ?? t.graceSec;
+  const outcome = await new Promise<'archived' | 'lost' | 'pending'>((resolve, reject) => {
+    const look = () => {
+      try {
+        const now = reg.task(t.id);
+        if (!now || now.state === 'RESERVED') done('archived');
+        else if (!launcherAlive(now)) done(reg.task(t.id) ? 'lost' : 'archived');
+      } catch (err) {
+        stop();
+        reject(err);
+      }
+    };
+    const stop = reg.watch(look); // before the request: its answer cannot slip by unheard
+    const backstop = setInterval(look, LOCK_LOOK_MS);
+    const timer = setTimeout(() => done('pending'), (grace + MARGIN_SEC) * 1000);
+    function done(o: 'archived' | 'lost' | 'pending') {
+      stop();
+      clearInterval(backstop);
+      clearTimeout(timer);
+      resolve(o);
+    }
+    try {
+      reg.requestKill(t.id, graceSec ?? null, note);
+    } catch (err) {
+      done('pending');
+      reject(err);
+      return;
+    }
+    look();
+  });
+  if (outcome === 'archived') {
+    const h = reg.historyOf(t.id);
+    return { id: t.id, state: 'archived', message: `task ${t.id} killed and archived (outcome ${h?.outcome ?? 'unknown'})` };
+  }
+  const still = reg.task(t.id);
+  if (outcome === 'lost' && still && still.state !== 'RESERVED') return lost(reg, still, note, grace);
+  return { id: t.id, state: 'pending', message: `task ${t.id}: its launcher (pid ${t.launcher?.pid} on ${t.host}) was asked to stop it, but it was not archived within ${grace + MARGIN_SEC} s` };
+}
+
 /** Writes the kill request without waiting on a writer's lock; false when the registry is locked. */
 function leaveNote(reg: Registry, id: number, graceSec: number | undefined, note: string): boolean {
   reg.setBusyTimeout(0);
@@ -101,7 +152,7 @@ function leaveNote(reg: Registry, id: number, graceSec: number | undefined, note
 async function lost(reg: Registry, t: LaunchedTask, note: string, grace: number): Promise<KillReport> {
   try {
     const s = await settleLost(reg, t, { note, graceSec: grace });
-    return { id: t.id, state: 'archived', message: s.message };
+    return { id: t.id, state: s.archived ? 'archived' : 'pending', message: s.message };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EPERM' || code === 'EACCES') throw notAllowed(t, 'processes');

@@ -3,7 +3,6 @@ import { basename, dirname } from 'node:path';
 import { ExitError, EXIT } from '../errors';
 import { parseId } from '../cli/args';
 import type { Registry } from '../db/registry';
-import { watchRegistry } from '../db/changes';
 import { openRegular } from '../safe-open';
 import { recordedStatus } from '../task/outcome';
 import type { Command } from './command';
@@ -143,7 +142,7 @@ function follow(reg: Registry, id: number, files: Array<{ file: string; offset: 
       w.on('error', () => {});
       watchers.push(w);
     }
-    stop = watchRegistry(reg.file, check);
+    stop = reg.watch(check);
     check();
   });
 }

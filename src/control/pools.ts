@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, constants as fsc, mkdirSync, openSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { EXIT } from '../errors';
 import type { Registry } from '../db/registry';
 import { isLauncher } from '../proc/identity';
@@ -22,11 +22,11 @@ export const supervised = (p: Pool): boolean => p.supervisor !== null && isLaunc
 
 /** Starts a pool's supervisor, detached: `launch --pool NAME`, its diagnostics in the logs beside the registry. */
 export function startSupervisor(reg: Registry, name: string, launchBin: string): void {
-  const logs = join(dirname(reg.file), 'logs');
+  const logs = join(reg.home, 'logs');
   mkdirSync(logs, { recursive: true, mode: 0o700 });
   const err = openSync(join(logs, `${name}.pool.log`), fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT | fsc.O_NOFOLLOW, 0o600);
   try {
-    const child = spawn(process.execPath, [launchBin, '--pool', name, '--db', reg.file, '--debug'], { detached: true, stdio: ['ignore', 'ignore', err] });
+    const child = spawn(process.execPath, [launchBin, '--pool', name, '--db', reg.dbArg, '--debug'], { detached: true, stdio: ['ignore', 'ignore', err] });
     child.on('error', () => {});
     child.unref();
   } finally {

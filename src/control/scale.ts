@@ -1,7 +1,6 @@
 import { ExitError, EXIT } from '../errors';
 import { parseSeconds } from '../cli/args';
 import type { Registry } from '../db/registry';
-import { watchRegistry } from '../db/changes';
 import type { LaunchedTask, Pool, PoolOptions } from '../task/model';
 import { DEFAULT_BACKOFF, parseBackoff, type RestartPolicy } from '../task/restart';
 import { DEFAULT_GRACE_SEC } from '../task/model';
@@ -61,7 +60,7 @@ function until(reg: Registry, done: () => boolean, ms: number): Promise<boolean>
       resolve(v);
     };
     // Watching first, then looking: a change between the two cannot be missed.
-    const stop = watchRegistry(reg.file, () => {
+    const stop = reg.watch(() => {
       if (done()) finish(true);
     });
     if (done()) return finish(true);

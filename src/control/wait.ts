@@ -1,12 +1,11 @@
 import { ExitError, EXIT } from '../errors';
 import { parseId, parseSeconds } from '../cli/args';
 import type { Registry } from '../db/registry';
-import { watchRegistry } from '../db/changes';
 import { watchExit, type ExitWatch } from '../proc/exit-watch';
 import { recordedStatus } from '../task/outcome';
 import type { Command } from './command';
 import { historyEntry } from './entries';
-import { launcherAlive } from '../lost';
+import { isHere, launcherAlive } from '../lost';
 import { describeUnknown } from './lookup';
 
 // control --wait ID... | --wait --name NAME [--timeout S]: blocks until the tasks have ended for good
@@ -57,7 +56,7 @@ export async function waitTasks(reg: Registry, ids: number[], timeoutSec: number
             end({ taskid: id, outcome: null, status: EXIT.launchFailed, message: `task ${id} is LOST (its launcher is gone): nobody will archive it until control --update or --kill settles it` });
             continue;
           }
-          if (!watchers.has(id)) {
+          if (!watchers.has(id) && isHere(t)) {
             const w = watchExit(t.launcher.pid, t.launcher.start);
             watchers.set(id, w);
             void w.gone.then(check);
@@ -68,7 +67,7 @@ export async function waitTasks(reg: Registry, ids: number[], timeoutSec: number
         finish(err);
       }
     };
-    stop = watchRegistry(reg.file, check);
+    stop = reg.watch(check);
     if (timeoutSec !== null) {
       timer = setTimeout(() => {
         const left = ids.filter((id) => !done.has(id));

@@ -16,17 +16,23 @@ export class RegistryError extends Error {
   }
 }
 
-/** Errors worth another try: another writer, a full disk (any SQLITE_IOERR_* is often ENOSPC underneath). */
+/**
+ * Errors worth another try: another writer, a full disk (any SQLITE_IOERR_* is often ENOSPC
+ * underneath), a PostgreSQL server that cannot be reached (restarting, say).
+ */
 export function isTransient(err: unknown): boolean {
   const code = (err as { code?: string })?.code ?? '';
-  return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') || code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR');
+  return code === 'PG_BUSY' || code === 'PG_UNREACHABLE' || code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') || code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR');
 }
 
 /** A writer holds the lock: the error a short busy timeout turns into. */
 export function isBusy(err: unknown): boolean {
   const code = (err as { code?: string })?.code ?? '';
-  return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
+  return code === 'PG_BUSY' || code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
 }
+
+/** The PostgreSQL server cannot be reached: worth waiting for as long as for another writer. */
+export const isUnreachable = (err: unknown): boolean => (err as { code?: string })?.code === 'PG_UNREACHABLE';
 
 /** True for the errors SQLite raises (not for bugs, nor for other system calls' errno). */
 export function isDbError(err: unknown): boolean {

@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitError, EXIT, SIGNAL_BASE } from '../errors';
 import { describeDbError, isBusy } from '../db/errors';
 import { openFor } from '../db/open';
-import { openRegistry, type LaunchFields, type Registry } from '../db/registry';
+import type { LaunchFields, Registry } from '../db/registry';
+import { openRegistry } from '../db/sqlite';
 import { createFeedbackFile, heartbeatOf } from '../feedback/file';
 import { markEnv, procStartTime } from '../proc/identity';
 import { createTaskCgroup, removeCgroup } from '../proc/cgroup';
@@ -54,10 +55,34 @@ export async function launch(o: LaunchOptions): Promise<number> {
   try {
     const task = takeTask(reg, o, feedDir);
     reg.setBusyTimeout(0); // from here on the watch never waits for the registry: its writes are advice
-    return await supervise(holder, task, o, { runs, ignored }, log);
+    const unhear = hearKills(reg, task.id, runs, log);
+    try {
+      return await supervise(holder, task, o, { runs, ignored }, log);
+    } finally {
+      unhear();
+    }
   } finally {
     holder.reg.close();
   }
+}
+
+/**
+ * On PostgreSQL, control --kill on any host reaches this launcher as a NOTIFY, taken as the SIGTERM
+ * that control sends on one host (the request's note and grace are read the same way). Returns
+ * what stops listening.
+ */
+export function hearKills(reg: Registry, id: number, runs: Runs, log: Log): () => void {
+  if (!reg.locks) return () => {};
+  let heard = false;
+  const look = () => {
+    if (heard || killNote(reg, id, log) === null) return;
+    heard = true;
+    log(`task ${id}: a kill was requested through the registry`);
+    runs.signalled('SIGTERM');
+  };
+  const stop = reg.onKillRequest((k) => k === id && look());
+  look(); // a request written before the LISTEN began
+  return stop;
 }
 
 export function checkFeedDir(dir: string): string {
@@ -213,7 +238,7 @@ async function runOnce(holder: { reg: Registry }, task: LaunchedTask, o: LaunchO
   const cg = createTaskCgroup(reg.key, task.id);
   const env: NodeJS.ProcessEnv = {
     ...markEnv(mark),
-    TASKWATCH_DB: reg.file,
+    TASKWATCH_DB: reg.dbArg,
     ...(feedFile ? { TASKWATCH_FEEDBACK: feedFile } : {}),
     // A pool instance knows its place, as pm2's NODE_APP_INSTANCE and supervisord's process_num tell theirs.
     ...(o.pool ? { TASKWATCH_POOL: o.pool.name, TASKWATCH_INSTANCE: String(o.pool.instance) } : {}),

@@ -30,12 +30,12 @@ interface Instance {
 }
 
 /** Where an instance's output goes: a file per instance beside the registry, rotated. */
-export const instanceLog = (registry: string, pool: string, n: number): string => join(dirname(registry), 'logs', `${pool}.${n}.log`);
+export const instanceLog = (home: string, pool: string, n: number): string => join(home, 'logs', `${pool}.${n}.log`);
 
-function instanceOptions(p: Pool, n: number, registry: string, debug: boolean): LaunchOptions {
-  const log = instanceLog(registry, p.name, n);
+function instanceOptions(p: Pool, n: number, reg: Registry, debug: boolean): LaunchOptions {
+  const log = instanceLog(reg.home, p.name, n);
   return {
-    db: registry,
+    db: reg.dbArg,
     name: p.name,
     feedpath: p.options.feedDir ?? undefined,
     timeoutSec: p.options.timeoutSec,
@@ -182,10 +182,10 @@ class Keeper {
     const instance: Instance = { runs, leaving: false, done: Promise.resolve(), last: null };
     this.instances.set(n, instance);
     instance.done = (async () => {
-      const o = instanceOptions(p, n, this.holder.reg.file, this.debug);
+      const o = instanceOptions(p, n, this.holder.reg, this.debug);
       let task: LaunchedTask;
       try {
-        mkdirSync(dirname(instanceLog(this.holder.reg.file, p.name, n)), { recursive: true, mode: 0o700 });
+        mkdirSync(dirname(instanceLog(this.holder.reg.home, p.name, n)), { recursive: true, mode: 0o700 });
         const feedDir = o.feedpath === undefined ? null : checkFeedDir(o.feedpath);
         task = await written(() => takeTask(this.holder.reg, o, feedDir));
       } catch (err) {

@@ -1,12 +1,12 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Registry } from '../db/registry';
-import { watchRegistry } from '../db/changes';
 import { historyEntry, type HistoryEntry, type ListEntry, type PoolEntry } from '../control/entries';
 import { entriesOf } from '../control/list';
 import type { LaunchedTask, Task } from '../task/model';
 import { readFeedbackFile } from '../feedback/file';
 import { usageOf } from '../proc/usage';
+import { hostName } from '../proc/host';
 import { poolEntries } from '../control/pools';
 
 // What the server knows of the registry, kept current by events: the registry's WAL (every status a
@@ -88,7 +88,7 @@ export class Feed {
 
   start(): void {
     this.lastHistoryId = this.newestHistoryId();
-    this.stopRegistry = watchRegistry(this.reg.file, () => this.refresh());
+    this.stopRegistry = this.reg.watch(() => this.refresh());
     this.refresh(true);
   }
 
@@ -264,9 +264,13 @@ export class Feed {
   private sample(): void {
     // A launcher gone is worth a full look (a pid reused since is caught by that look, and by every
     // registry change); asking the kernel whether the pid exists is one call, not three.
+    // On PostgreSQL the launchers' locks are the database's to tell, and only a read tells them.
     const launched = this.live.filter((t): t is LaunchedTask => t.state !== 'RESERVED');
-    if (launched.some((t) => t.launcher !== null && !pidExists(t.launcher.pid))) this.rederive(false, true);
-    const running = [...this.tasks.values()].map((t) => t.entry).filter((e) => e.pid !== null && e.status !== 'LOST' && e.status !== 'RESERVED' && e.status !== 'BACKOFF');
+    if (this.reg.locks) this.refresh();
+    else if (launched.some((t) => t.launcher !== null && !pidExists(t.launcher.pid))) this.rederive(false, true);
+    const here = hostName();
+    const running = [...this.tasks.values()].map((t) => t.entry)
+      .filter((e) => e.pid !== null && e.status !== 'LOST' && e.status !== 'RESERVED' && e.status !== 'BACKOFF' && (e.host === null || e.host === here));
     if (running.length === 0) return;
     const usage = usageOf(running.map((e) => e.pid as number));
     const out: Array<{ taskid: number; cpu: number | null; memory: number | null }> = [];

@@ -65,6 +65,11 @@ export interface LaunchedTask extends Common {
   /** The pool it is an instance of, and which instance (1..N); null for a task of its own. */
   pool: { name: string; instance: number } | null;
   launcher: ProcessId | null;
+  /**
+   * On PostgreSQL, whether the launcher's advisory lock on the task was held when the row was read:
+   * the database's own word on whether a launcher (on any host) still watches it. Null on SQLite.
+   */
+  launcherLock: boolean | null;
   /** The child; null until the launcher has recorded it. */
   leader: ProcessId | null;
   /** The process group the child leads; null with --foreground (it shares launch's) or before it is recorded. */

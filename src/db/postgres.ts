@@ -1,0 +1,314 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { RegistryError } from './errors';
+import { stateDir } from './location';
+import { CHANGES, KILLS } from './pg-schema';
+import { hostName } from '../proc/host';
+import type { Infos, LaunchedTask, Pool, PoolOptions, ProcessId, RecordedStatus, Task } from '../task/model';
+import {
+  DEFAULT_TTL_SEC, nowSec, toPool, toTask,
+  type ArchivedEnding, type ClaimResult, type HistoryFilter, type HistoryRow, type LaunchFields, type PoolRow, type Registry, type ReserveResult, type TaskRow,
+} from './registry';
+
+// The registry in PostgreSQL, for several hosts sharing one. Its calls are synchronous like
+// SQLite's: a worker thread holds the connection (and the launcher's advisory locks, and its
+// LISTENs); this thread posts an operation and sleeps until the answer comes, with a deadline.
+
+/** The URL without its password: what messages and --list name. */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@');
+  }
+}
+
+/** The worker's file: beside this one, or (from the bundled launch in dist/bin) in dist/src/db. */
+function workerFile(): string {
+  for (const f of [join(__dirname, 'pg-worker.js'), join(__dirname, '..', 'src', 'db', 'pg-worker.js')]) if (existsSync(f)) return f;
+  throw new RegistryError('the PostgreSQL registry is not built (no pg-worker.js); run npm run build', 'PG_ERROR');
+}
+
+interface Reply {
+  seq: number;
+  ok?: unknown;
+  err?: { code: string; message: string };
+}
+
+export function openPostgres(url: string, o: { create: boolean; busyMs?: number }): PgRegistry {
+  return new PgRegistry(url, o.create, o.busyMs ?? 15_000);
+}
+
+export class PgRegistry implements Registry {
+  readonly kind = 'postgres';
+  readonly locks = true;
+  readonly key: string;
+  readonly file: string;
+  readonly home = stateDir();
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly flag = new Int32Array(new SharedArrayBuffer(4));
+  private seq = 0;
+  private closed = false;
+  private readonly listeners = { [CHANGES]: new Set<(payload: string) => void>(), [KILLS]: new Set<(payload: string) => void>() };
+
+  constructor(
+    readonly dbArg: string,
+    create: boolean,
+    private busyMs: number,
+  ) {
+    this.file = maskUrl(dbArg);
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    this.worker = new Worker(workerFile(), { workerData: { url: dbArg, port: port2, flag: this.flag }, transferList: [port2] });
+    this.worker.unref(); // only a watch keeps the process alive for the registry's sake
+    this.worker.on('message', (m: { channel: string; payload: string }) => {
+      for (const f of this.listeners[m.channel as keyof typeof this.listeners] ?? []) f(m.payload);
+    });
+    this.worker.on('error', () => {});
+    try {
+      if (busyMs !== 15_000) this.call('setLockTimeout', busyMs);
+      this.key = this.call('open', create) as string;
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  /** One operation on the worker, waited for: the answer, or a RegistryError in a sentence. */
+  private call(op: string, ...args: unknown[]): unknown {
+    if (this.closed) throw new RegistryError(`the registry ${this.file} is closed`, 'PG_ERROR');
+    const seq = ++this.seq;
+    Atomics.store(this.flag, 0, 0);
+    this.port.postMessage({ seq, op, args });
+    // The lock wait, plus the time to (re)connect: past it the server is taken as unreachable.
+    const deadline = Date.now() + Math.max(0, this.busyMs) + 6000;
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw this.error({ code: 'PG_UNREACHABLE', message: `no answer within ${Math.round((Math.max(0, this.busyMs) + 6000) / 1000)} s` });
+      Atomics.wait(this.flag, 0, 0, left);
+      let m: { message: Reply } | undefined;
+      while ((m = receiveMessageOnPort(this.port) as { message: Reply } | undefined)) {
+        if (m.message.seq !== seq) continue; // the late answer to a call that already gave up
+        if (m.message.err) throw this.error(m.message.err);
+        return m.message.ok;
+      }
+      Atomics.store(this.flag, 0, 0);
+    }
+  }
+
+  private error(e: { code: string; message: string }): RegistryError {
+    const where = this.file;
+    const why = (() => {
+      switch (e.code) {
+        case 'PG_UNREACHABLE':
+          return `cannot reach PostgreSQL at ${where}: ${e.message}`;
+        case 'PG_NODB':
+          return `PostgreSQL at ${where} has no such database (${e.message}); create it first (createdb)`;
+        case 'PG_AUTH':
+          return `PostgreSQL at ${where} refused the login: ${e.message}`;
+        case 'PG_BUSY':
+          return `${where}: a row stayed locked by another writer for longer than the lock timeout; try again`;
+        case 'ENOREGISTRY':
+          return `there is no taskwatch registry in ${where}; launch or control --reserve creates it`;
+        case 'FOREIGN':
+          return `${where} holds a tasks table that is not a taskwatch registry; point --db at another database`;
+        case 'TASKWATCH_NEWER':
+          return `${where}: ${e.message}`;
+        default:
+          return `database error on ${where}: ${e.message}`;
+      }
+    })();
+    return new RegistryError(why, e.code);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    try {
+      this.call('close');
+    } catch {
+      /* the connection is gone either way */
+    }
+    this.closed = true;
+    void this.worker.terminate();
+  }
+
+  /** A server is not a file at a path: nothing can replace it under us. */
+  stillAtPath(): boolean {
+    return true;
+  }
+
+  setBusyTimeout(ms: number): void {
+    this.busyMs = ms;
+    this.call('setLockTimeout', ms);
+  }
+
+  private listen(channel: typeof CHANGES | typeof KILLS, f: (payload: string) => void): () => void {
+    const set = this.listeners[channel];
+    set.add(f);
+    if (set.size === 1) this.call('listen', channel, true);
+    this.worker.ref();
+    return () => {
+      if (!set.delete(f)) return;
+      if (set.size === 0 && !this.closed) {
+        try {
+          this.call('listen', channel, false);
+        } catch {
+          /* nothing more to hear either way */
+        }
+      }
+      if (this.listeners[CHANGES].size + this.listeners[KILLS].size === 0) this.worker.unref();
+    };
+  }
+
+  watch(onChange: () => void): () => void {
+    return this.listen(CHANGES, () => onChange());
+  }
+
+  onKillRequest(onKill: (id: number) => void): () => void {
+    return this.listen(KILLS, (payload) => onKill(Number(payload)));
+  }
+
+  private task1 = (r: TaskRow | undefined): Task | undefined => r && toTask(r, this.key);
+  private tasks = (rs: TaskRow[]): Task[] => rs.map((r) => toTask(r, this.key));
+
+  private launched(r: TaskRow | undefined): LaunchedTask {
+    const t = this.task1(r);
+    if (!t || t.state === 'RESERVED') throw new Error('a task vanished inside its own transaction');
+    return t;
+  }
+
+  sweep(now = nowSec()): number {
+    return this.call('sweep', now) as number;
+  }
+
+  reserve(o: Infos & { unique?: boolean; ttlSec?: number }, now = nowSec()): ReserveResult {
+    const r = this.call('reserve', o, now, o.ttlSec ?? DEFAULT_TTL_SEC) as { id: number } | { holder: TaskRow };
+    return 'holder' in r ? { ok: false, holder: toTask(r.holder, this.key) } : { ok: true, id: r.id };
+  }
+
+  startNew(f: LaunchFields, now = nowSec()): LaunchedTask {
+    return this.launched(this.call('startNew', f, now, hostName()) as TaskRow);
+  }
+
+  claim(id: number, f: LaunchFields, now = nowSec()): ClaimResult {
+    const r = this.call('claim', id, f, now, hostName()) as { claimed: TaskRow } | 'unknown' | 'taken';
+    return typeof r === 'object' ? { claimed: this.launched(r.claimed) } : r;
+  }
+
+  setChild(id: number, leader: ProcessId, pgid: number | null, cgroup: string | null): void {
+    this.call('setChild', id, leader.pid, leader.start, pgid, cgroup);
+  }
+
+  setStatus(id: number, status: RecordedStatus, heartbeat: number | null, now = nowSec()): void {
+    this.call('setStatus', id, status, heartbeat, now);
+  }
+
+  requestKill(id: number, graceSec: number | null, note: string): void {
+    this.call('requestKill', id, graceSec, note);
+  }
+
+  withdrawKill(id: number, note: string): void {
+    this.call('withdrawKill', id, note);
+  }
+
+  archive(t: LaunchedTask, e: ArchivedEnding, restart: { at: number } | null = null): number | null {
+    return this.call('archive', t, e, restart) as number | null;
+  }
+
+  beginRun(t: LaunchedTask, now = nowSec()): LaunchedTask | undefined {
+    const next = this.task1(this.call('beginRun', t, now) as TaskRow | undefined);
+    return next && next.state !== 'RESERVED' ? next : undefined;
+  }
+
+  endBetweenRuns(t: LaunchedTask, note: string): void {
+    this.call('endBetweenRuns', t, note);
+  }
+
+  pool(name: string): Pool | undefined {
+    const r = this.call('pool', name) as PoolRow | undefined;
+    return r && toPool(r);
+  }
+
+  pools(): Pool[] {
+    return (this.call('pools') as PoolRow[]).map(toPool);
+  }
+
+  scalePool(name: string, desired: number, def: { command: string[]; options: PoolOptions } | null, now = nowSec()): { created: boolean } | { missing: true } {
+    return this.call('scalePool', name, desired, def, now) as { created: boolean } | { missing: true };
+  }
+
+  /** Takes the pool unless a live supervisor holds it: decided here (only this host can prove a pid), written only if the row did not change meanwhile. */
+  claimPool(name: string, me: ProcessId, alive: (p: ProcessId) => boolean, now = nowSec()): boolean {
+    const p = this.pool(name);
+    if (!p || (p.supervisor && !(p.supervisor.pid === me.pid && p.supervisor.start === me.start) && alive(p.supervisor))) return false;
+    return this.call('setSupervisor', name, me.pid, me.start, now, p.supervisor) as boolean;
+  }
+
+  releasePool(name: string, me: ProcessId): void {
+    this.call('releasePool', name, me.pid, me.start);
+  }
+
+  countPool(name: string, c: { dead?: number; stalled?: number; restarts?: number }): void {
+    this.call('countPool', name, c.dead ?? 0, c.stalled ?? 0, c.restarts ?? 0);
+  }
+
+  deletePool(name: string): boolean {
+    return this.call('deletePool', name) as boolean;
+  }
+
+  poolTasks(name: string): Task[] {
+    return this.tasks(this.call('poolTasks', name) as TaskRow[]);
+  }
+
+  task(id: number): Task | undefined {
+    return this.task1(this.call('task', id) as TaskRow | undefined);
+  }
+
+  liveTasks(now = nowSec()): Task[] {
+    return this.tasks(this.call('liveTasks', now) as TaskRow[]);
+  }
+
+  tasksNamed(name: string): Task[] {
+    return this.tasks(this.call('tasksNamed', name) as TaskRow[]);
+  }
+
+  history(o: HistoryFilter & { limit: number; offset?: number }): HistoryRow[] {
+    return this.call('history', o) as HistoryRow[];
+  }
+
+  historyAfter(id: number): HistoryRow[] {
+    return this.call('historyAfter', id) as HistoryRow[];
+  }
+
+  historyOf(taskid: number): HistoryRow | undefined {
+    return this.call('historyOf', taskid) as HistoryRow | undefined;
+  }
+
+  release(id: number): boolean {
+    return this.call('release', id) as boolean;
+  }
+
+  historyCount(f: HistoryFilter = {}): number {
+    return this.call('historyCount', f) as number;
+  }
+
+  clearHistory(): number {
+    return this.call('clearHistory') as number;
+  }
+
+  refreshDurations(now = nowSec()): number {
+    return this.call('refreshDurations', now) as number;
+  }
+
+  liveCount(): number {
+    return this.call('liveCount') as number;
+  }
+
+  recreate(): void {
+    this.call('recreate');
+  }
+}
