@@ -47,6 +47,10 @@ export interface PgServer {
   createDb(name?: string): Promise<string>;
   /** pg_ctl restart, waiting until it accepts connections again. */
   restart(): void;
+  /** Stops the server for a while (its data stays); `resume` starts it again. */
+  pause(): void;
+  resume(): void;
+  /** Stops it for good and removes its directory. */
   stop(): void;
 }
 
@@ -102,6 +106,12 @@ export async function startPostgres(o: { maxConnections?: number } = {}): Promis
     },
     restart() {
       run('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(dir, 'log'), '-m', 'fast', '-w', '-t', '60', 'restart']);
+    },
+    pause() {
+      run('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop']);
+    },
+    resume() {
+      run('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start']);
     },
     stop,
   };

@@ -5,7 +5,7 @@ import { isBusy } from '../db/errors';
 import type { Registry } from '../db/registry';
 import type { LaunchedTask, Task } from '../task/model';
 import type { Command } from './command';
-import { launcherAlive } from '../lost';
+import { elsewhereNote, isHere, launcherAlive } from '../lost';
 import { describeUnknown } from './lookup';
 import { hostName } from '../proc/host';
 import { settleLost } from '../lost';
@@ -47,6 +47,7 @@ async function killOne(reg: Registry, task: Task, graceSec?: number): Promise<Ki
   const grace = graceSec ?? t.graceSec;
   // On a registry shared by hosts, the note says which host's control asked.
   const note = `killed by control --kill (pid ${process.pid})${reg.locks ? ` on ${hostName()}` : ''}`;
+  if (!launcherAlive(t) && !isHere(t)) throw new ExitError(elsewhereNote(t), EXIT.refused);
   if (!launcherAlive(t) || !t.launcher) return lost(reg, t, note, grace);
   if (reg.locks) return killThroughRegistry(reg, t, graceSec, note);
 

@@ -16,6 +16,8 @@ let ns = 0;
 const held = new Set<number>();
 const channels = new Set<string>();
 let lockTimeoutMs = 15_000;
+/** One operation at a time, in order: a transaction's statements never interleave with another's. */
+let queue: Promise<void> = Promise.resolve();
 let everConnected = false;
 
 const notify = (m: unknown) => parentPort?.postMessage(m);
@@ -24,7 +26,9 @@ async function connection(): Promise<Client> {
   if (client) return client;
   const c = new Client({ connectionString: url, keepAlive: true, connectionTimeoutMillis: 5000, application_name: 'taskwatch' });
   const lost = () => {
-    if (client === c) client = null;
+    if (client !== c) return;
+    client = null;
+    reconnectSoon();
   };
   c.on('error', lost); // the server went away: the next operation connects again
   c.on('end', lost);
@@ -46,6 +50,20 @@ async function connection(): Promise<Client> {
   }
   everConnected = true;
   return c;
+}
+
+/**
+ * A launcher holding locks (or anyone listening) must not wait for its next write to notice the
+ * server went away: its locks, and so its tasks' liveness, are gone until it connects again.
+ */
+let retry: NodeJS.Timeout | undefined;
+function reconnectSoon(waitMs = 100): void {
+  if (retry || (held.size === 0 && channels.size === 0)) return;
+  retry = setTimeout(() => {
+    retry = undefined;
+    // Through the queue, so that no operation's transaction is cut in two.
+    queue = queue.then(() => connection().then(() => {}, () => reconnectSoon(Math.min(waitMs * 2, 2000))));
+  }, waitMs);
 }
 
 async function q(sql: string, args: unknown[] = []): Promise<{ rows: any[]; rowCount: number }> {
@@ -113,10 +131,11 @@ const ops: Record<string, (...a: any[]) => Promise<unknown>> = {
     if (!e.m && !create) throw Object.assign(new Error('no registry'), { code: 'ENOREGISTRY' });
     const version = async () => Number((await q(`SELECT value FROM meta WHERE key = 'schema_version'`)).rows[0]?.value ?? 0);
     if (!e.m || (await version()) !== PG_SCHEMA_VERSION) {
-      // Many launchers may meet a new database at once: one migrates, under a lock of its own.
+      // Many launchers may meet a new database at once: one migrates, under a lock of its own,
+      // taken before the transaction begins so that the transaction sees the tables another made.
+      await q(`SELECT pg_advisory_lock(${0x7461736b}, 0)`);
       await q('BEGIN');
       try {
-        await q(`SELECT pg_advisory_xact_lock(${0x7461736b}, 0)`);
         e = await exists();
         const from = e.m ? await version() : 0;
         if (from > PG_SCHEMA_VERSION) throw Object.assign(new Error(`schema version ${from} is newer than this taskwatch (${PG_SCHEMA_VERSION}); upgrade taskwatch`), { code: 'TASKWATCH_NEWER' });
@@ -126,6 +145,8 @@ const ops: Record<string, (...a: any[]) => Promise<unknown>> = {
       } catch (err) {
         await q('ROLLBACK').catch(() => {});
         throw err;
+      } finally {
+        await q(`SELECT pg_advisory_unlock(${0x7461736b}, 0)`).catch(() => {});
       }
     }
     const key = (await q(`SELECT value FROM meta WHERE key = 'registry_key'`)).rows[0].value as string;
@@ -327,8 +348,6 @@ function describe(err: unknown): { code: string; message: string } {
   return { code: code ? `PG_${code}` : 'PG_ERROR', message: e.message ?? String(err) };
 }
 
-// One operation at a time, in order: a transaction's statements never interleave with another's.
-let queue: Promise<void> = Promise.resolve();
 port.on('message', (m: { seq: number; op: string; args: unknown[] }) => {
   queue = queue.then(async () => {
     let reply: unknown;
