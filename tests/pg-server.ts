@@ -56,7 +56,17 @@ export interface PgServer {
 
 let counter = 0;
 
-export async function startPostgres(o: { maxConnections?: number } = {}): Promise<PgServer> {
+export interface PgOptions {
+  maxConnections?: number;
+  /** More addresses to listen on (a veth's, for a network namespace), beside 127.0.0.1. */
+  listen?: string[];
+  /** Networks whose clients are trusted (pg_hba), beside 127.0.0.1. */
+  trust?: string[];
+  /** Server-side TCP keepalive: how soon a peer that went silent is dropped (and its locks freed). */
+  keepalive?: { idle: number; interval: number; count: number };
+}
+
+export async function startPostgres(o: PgOptions = {}): Promise<PgServer> {
   const bin = postgresBin();
   if (!bin) throw new Error(postgresMissing()!);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-pg-'));
@@ -71,9 +81,11 @@ export async function startPostgres(o: { maxConnections?: number } = {}): Promis
     if (r.status !== 0) throw new Error(`${cmd} failed (${r.status}): ${r.stderr}${r.stdout}`);
   };
   run('initdb', ['-D', data, '-U', 'taskwatch', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  if (o.trust?.length) fs.appendFileSync(path.join(data, 'pg_hba.conf'), o.trust.map((net) => `host all all ${net} trust\n`).join(''));
   const port = await freePort();
   const opts = [
-    `-p ${port}`, `-k ${dir}`, `-c listen_addresses=127.0.0.1`, `-c max_connections=${o.maxConnections ?? 300}`,
+    `-p ${port}`, `-k ${dir}`, `-c listen_addresses=${['127.0.0.1', ...(o.listen ?? [])].join(',')}`, `-c max_connections=${o.maxConnections ?? 300}`,
+    ...(o.keepalive ? [`-c tcp_keepalives_idle=${o.keepalive.idle}`, `-c tcp_keepalives_interval=${o.keepalive.interval}`, `-c tcp_keepalives_count=${o.keepalive.count}`] : []),
     '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off', '-c shared_buffers=32MB',
   ].join(' ');
   run('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start']);

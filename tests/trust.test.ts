@@ -471,9 +471,9 @@ test('B16: commands that only read create no registry, touch no other program\'s
   }
   assert.deepEqual(tables(), before);
   const empty = await control('--db', '', '--reserve');
-  assert.deepEqual([empty.code, empty.stderr], [2, 'control: --db needs a file name\n']);
+  assert.deepEqual([empty.code, empty.stderr], [2, 'control: --db needs a file name or a postgres:// URL\n']);
   const launchEmpty = await run(process.execPath, [bin('launch'), '--db', '', '--', 'true'], env);
-  assert.deepEqual([launchEmpty.code, launchEmpty.stderr], [125, 'launch: --db needs a file name\n']);
+  assert.deepEqual([launchEmpty.code, launchEmpty.stderr], [125, 'launch: --db needs a file name or a postgres:// URL\n']);
   const byDefault = await control('--list');
   assert.equal(byDefault.code, 3);
   assert.deepEqual(fs.readdirSync(home), [], 'nothing made under the home directory');

@@ -168,7 +168,7 @@ export function parseLaunchArgs(argv: string[]): LaunchOptions {
   }
   if (command.length === 0) throw bad('no command given: put it after --, as in: launch --max-time 60 -- ./job.sh');
   if (command[0] === '') throw bad('the command is an empty string');
-  if (v.db === '') throw bad('--db needs a file name');
+  if (v.db === '') throw bad('--db needs a file name or a postgres:// URL');
   if (v.timeout !== undefined && v.feedpath === undefined) {
     throw bad('--timeout is the heartbeat timeout and needs --feedpath DIR (the task writes its heartbeats there); for a limit on the run time, as GNU timeout has, use --max-time SEC');
   }
