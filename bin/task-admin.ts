@@ -5,6 +5,8 @@ import { cliParser } from '../src/cli/parser';
 import { ExitError, EXIT } from '../src/errors';
 import { describeDbError } from '../src/db/errors';
 import { openTaskDb } from '../src/demo/taskdb';
+import { openPgTaskDb, pgAddTask, pgAllTasks, pgCreateTasks } from '../src/demo/pgtaskdb';
+import { isPostgresUrl } from '../src/db/open';
 import { addTask, allTasks, badTaskName, createTasks, jsonTasks, renderTasks } from '../src/demo/admin';
 
 const wholeNumber = (v: unknown, flag: string, what: string): number => {
@@ -12,6 +14,25 @@ const wholeNumber = (v: unknown, flag: string, what: string): number => {
   if (!Number.isInteger(n) || n < 0) throw new ExitError(`${flag} needs ${what}, got ${String(v)}`, EXIT.usage);
   return n;
 };
+
+/** The same commands on a demo_task table in PostgreSQL. */
+function pgMain(cmd: string, url: string, o: { n: number; max: number; name: string; sleep: number; json: boolean }): number {
+  const pg = openPgTaskDb(url, cmd !== 'check');
+  try {
+    if (cmd === 'create') {
+      process.stdout.write(`Created ${pgCreateTasks(pg, o.n, o.max)} tasks\n`);
+    } else if (cmd === 'add') {
+      if (!pgAddTask(pg, o.name, o.sleep)) throw new ExitError(`a task named '${o.name}' is already in ${pg.where}; not added`, EXIT.refused);
+      process.stdout.write(`Added ${o.name}\n`);
+    } else {
+      const rows = pgAllTasks(pg);
+      process.stdout.write(`${o.json ? JSON.stringify(jsonTasks(rows)) : renderTasks(rows)}\n`);
+    }
+  } finally {
+    pg.close();
+  }
+  return EXIT.ok;
+}
 
 function main(): number {
   const a = cliParser('task-admin', '$0 <create|add|check> -f DB\n\nCreates and checks epoll_demo task databases.')
@@ -22,7 +43,7 @@ function main(): number {
       y.option('name', { type: 'string', demandOption: true, describe: 'the task name' })
         .option('sleep', { type: 'number', default: 0, describe: 'its sleep time in seconds' }))
     .command('check', 'show every task and its state', (y) => y.option('json', { type: 'boolean', describe: 'JSON instead of a table' }))
-    .option('file', { alias: 'f', type: 'string', demandOption: true, describe: 'the task database' })
+    .option('file', { alias: 'f', type: 'string', demandOption: true, describe: 'the task database file, or a postgres:// URL' })
     .demandCommand(1, 'give a command: create, add or check')
     .parseSync();
   const cmd = String(a._[0]);
@@ -34,6 +55,7 @@ function main(): number {
   const sleep = cmd === 'add' ? wholeNumber(a.sleep, '--sleep', 'a whole number of seconds') : 0;
   const bad = cmd === 'add' ? badTaskName(name) : null;
   if (bad) throw new ExitError(`${bad}; not added`, EXIT.usage);
+  if (isPostgresUrl(file)) return pgMain(cmd, file, { n, max, name, sleep, json: a.json === true });
   if (cmd === 'check' && !fs.existsSync(file)) throw new ExitError(`no task database at ${file}`, EXIT.refused);
   let db;
   try {

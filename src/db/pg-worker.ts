@@ -123,6 +123,18 @@ const launchArgs = (f: any, host: string) => [f.name ?? null, f.info1 ?? null, f
   f.rule.backoffMinSec, f.rule.backoffMaxSec, f.logs.stdout, f.logs.stderr, host];
 
 const ops: Record<string, (...a: any[]) => Promise<unknown>> = {
+  /** For other tables than the registry's (the demo's): one statement. */
+  async query(sql: string, args: unknown[] = []) {
+    return q(sql, args);
+  },
+  /** Several statements in one transaction; each one's rows and count. */
+  async batch(statements: Array<[string, unknown[]]>) {
+    return tx(async () => {
+      const out: Array<{ rows: unknown[]; rowCount: number }> = [];
+      for (const [sql, args] of statements) out.push(await q(sql, args));
+      return out;
+    }, false);
+  },
   async open(create: boolean) {
     await connection();
     const exists = async () => (await q(`SELECT to_regclass('meta') IS NOT NULL AS m, to_regclass('tasks') IS NOT NULL AS t`)).rows[0] as { m: boolean; t: boolean };

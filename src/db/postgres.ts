@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { RegistryError } from './errors';
+import { maskUrl, PgBridge } from './pg-bridge';
 import { stateDir } from './location';
 import { CHANGES, KILLS } from './pg-schema';
 import { hostName } from '../proc/host';
@@ -12,31 +10,7 @@ import {
 } from './registry';
 
 // The registry in PostgreSQL, for several hosts sharing one. Its calls are synchronous like
-// SQLite's: a worker thread holds the connection (and the launcher's advisory locks, and its
-// LISTENs); this thread posts an operation and sleeps until the answer comes, with a deadline.
-
-/** The URL without its password: what messages and --list name. */
-export function maskUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/:[^:@/]*@/, ':***@');
-  }
-}
-
-/** The worker's file: beside this one, or (from the bundled launch in dist/bin) in dist/src/db. */
-function workerFile(): string {
-  for (const f of [join(__dirname, 'pg-worker.js'), join(__dirname, '..', 'src', 'db', 'pg-worker.js')]) if (existsSync(f)) return f;
-  throw new RegistryError('the PostgreSQL registry is not built (no pg-worker.js); run npm run build', 'PG_ERROR');
-}
-
-interface Reply {
-  seq: number;
-  ok?: unknown;
-  err?: { code: string; message: string };
-}
+// SQLite's (see pg-bridge.ts); the connection also holds the launcher's advisory locks and LISTENs.
 
 export function openPostgres(url: string, o: { create: boolean; busyMs?: number }): PgRegistry {
   return new PgRegistry(url, o.create, o.busyMs ?? 15_000);
@@ -48,29 +22,16 @@ export class PgRegistry implements Registry {
   readonly key: string;
   readonly file: string;
   readonly home = stateDir();
-  private readonly worker: Worker;
-  private readonly port: MessagePort;
-  private readonly flag = new Int32Array(new SharedArrayBuffer(4));
-  private seq = 0;
-  private closed = false;
-  private readonly listeners = { [CHANGES]: new Set<(payload: string) => void>(), [KILLS]: new Set<(payload: string) => void>() };
+  private readonly pg: PgBridge;
 
   constructor(
     readonly dbArg: string,
     create: boolean,
-    private busyMs: number,
+    busyMs: number,
   ) {
     this.file = maskUrl(dbArg);
-    const { port1, port2 } = new MessageChannel();
-    this.port = port1;
-    this.worker = new Worker(workerFile(), { workerData: { url: dbArg, port: port2, flag: this.flag }, transferList: [port2] });
-    this.worker.unref(); // only a watch keeps the process alive for the registry's sake
-    this.worker.on('message', (m: { channel: string; payload: string }) => {
-      for (const f of this.listeners[m.channel as keyof typeof this.listeners] ?? []) f(m.payload);
-    });
-    this.worker.on('error', () => {});
+    this.pg = new PgBridge(dbArg, (e) => this.error(e), busyMs);
     try {
-      if (busyMs !== 15_000) this.call('setLockTimeout', busyMs);
       this.key = this.call('open', create) as string;
     } catch (err) {
       this.close();
@@ -78,26 +39,8 @@ export class PgRegistry implements Registry {
     }
   }
 
-  /** One operation on the worker, waited for: the answer, or a RegistryError in a sentence. */
   private call(op: string, ...args: unknown[]): unknown {
-    if (this.closed) throw new RegistryError(`the registry ${this.file} is closed`, 'PG_ERROR');
-    const seq = ++this.seq;
-    Atomics.store(this.flag, 0, 0);
-    this.port.postMessage({ seq, op, args });
-    // The lock wait, plus the time to (re)connect: past it the server is taken as unreachable.
-    const deadline = Date.now() + Math.max(0, this.busyMs) + 6000;
-    for (;;) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw this.error({ code: 'PG_UNREACHABLE', message: `no answer within ${Math.round((Math.max(0, this.busyMs) + 6000) / 1000)} s` });
-      Atomics.wait(this.flag, 0, 0, left);
-      let m: { message: Reply } | undefined;
-      while ((m = receiveMessageOnPort(this.port) as { message: Reply } | undefined)) {
-        if (m.message.seq !== seq) continue; // the late answer to a call that already gave up
-        if (m.message.err) throw this.error(m.message.err);
-        return m.message.ok;
-      }
-      Atomics.store(this.flag, 0, 0);
-    }
+    return this.pg.call(op, ...args);
   }
 
   private error(e: { code: string; message: string }): RegistryError {
@@ -126,14 +69,7 @@ export class PgRegistry implements Registry {
   }
 
   close(): void {
-    if (this.closed) return;
-    try {
-      this.call('close');
-    } catch {
-      /* the connection is gone either way */
-    }
-    this.closed = true;
-    void this.worker.terminate();
+    this.pg.close();
   }
 
   /** A server is not a file at a path: nothing can replace it under us. */
@@ -142,34 +78,15 @@ export class PgRegistry implements Registry {
   }
 
   setBusyTimeout(ms: number): void {
-    this.busyMs = ms;
-    this.call('setLockTimeout', ms);
-  }
-
-  private listen(channel: typeof CHANGES | typeof KILLS, f: (payload: string) => void): () => void {
-    const set = this.listeners[channel];
-    set.add(f);
-    if (set.size === 1) this.call('listen', channel, true);
-    this.worker.ref();
-    return () => {
-      if (!set.delete(f)) return;
-      if (set.size === 0 && !this.closed) {
-        try {
-          this.call('listen', channel, false);
-        } catch {
-          /* nothing more to hear either way */
-        }
-      }
-      if (this.listeners[CHANGES].size + this.listeners[KILLS].size === 0) this.worker.unref();
-    };
+    this.pg.setLockTimeout(ms);
   }
 
   watch(onChange: () => void): () => void {
-    return this.listen(CHANGES, () => onChange());
+    return this.pg.listen(CHANGES, () => onChange());
   }
 
   onKillRequest(onKill: (id: number) => void): () => void {
-    return this.listen(KILLS, (payload) => onKill(Number(payload)));
+    return this.pg.listen(KILLS, (payload) => onKill(Number(payload)));
   }
 
   private task1 = (r: TaskRow | undefined): Task | undefined => r && toTask(r, this.key);

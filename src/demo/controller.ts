@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { decodeReport, encodeAssignment, FrameReader, MAX_TASK_NAME_BYTES, MIN_REPORT_FRAME, NameTooLong, type WorkerReport } from './frame';
-import { fileIdentity, TaskDb, TaskState, unixNow } from './taskdb';
+import { TaskState, unixNow, type TaskStore } from './taskdb';
 import { FeedbackWriter } from './heartbeat';
 
 export interface ControllerOptions {
   host: string;
   port: number;
-  dbFile: string;
   intervalSec: number;
   marginSec: number;
   /** Seconds a connection may stay without saying who it is (default 10). */
@@ -72,7 +71,7 @@ export class Controller {
 
   constructor(
     private readonly o: ControllerOptions,
-    private readonly db: TaskDb,
+    private readonly db: TaskStore,
   ) {
     this.port = o.port;
     this.feedback = new FeedbackWriter(o.feedback, () => this.snapshot(), o.log);
@@ -83,7 +82,7 @@ export class Controller {
   run(): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       this.resolveRun = resolve;
-      this.identity = fileIdentity(this.o.dbFile);
+      this.identity = this.db.identity();
       this.doneBefore = this.db.counts()[TaskState.Success];
       this.reload();
       if (this.remaining === 0) {
@@ -290,10 +289,21 @@ export class Controller {
       t.conn = conn;
       conn.task = t;
       conn.parked = false;
-      this.db.assign(t.name, conn.workerId as string, t.assignTime);
+      const claim = this.db.claim(t.name, conn.workerId as string, t.assignTime);
       const frame = encodeAssignment({ taskName: t.name, sleepTime: t.sleep });
       this.db.afterCommit(() => {
-        if (!conn.closed) conn.socket.write(frame);
+        if (claim.ok) {
+          if (!conn.closed) conn.socket.write(frame);
+          return;
+        }
+        // Another controller sharing the table took it first: it is theirs, and this worker gets another.
+        if (this.tasks.get(t.name) === t) {
+          this.tasks.delete(t.name);
+          this.remaining--;
+        }
+        if (t.conn === conn) t.conn = null;
+        if (conn.task === t) conn.task = null;
+        this.dispatch(conn);
       });
       return;
     }
@@ -333,8 +343,15 @@ export class Controller {
 
   private tick(): void {
     if (this.finishing) return;
-    if (fileIdentity(this.o.dbFile) !== this.identity) {
-      this.o.log(`task database ${this.o.dbFile} was removed or replaced; telling ${this.conns.size} workers to exit`);
+    let identity: string | null;
+    try {
+      identity = this.db.identity();
+    } catch (err) {
+      identity = this.identity; // unreachable for now (a server restarting): not the same as removed
+      this.o.log(`database error: ${(err as Error).message}`);
+    }
+    if (identity !== this.identity) {
+      this.o.log(`task database ${this.db.where} was removed or replaced; telling ${this.conns.size} workers to exit`);
       void this.finish(1, true);
       return;
     }

@@ -45,6 +45,35 @@ export function fileIdentity(file: string): string | null {
 
 type Op = () => void;
 
+/** An assignment's claim on a task: decided when the write is committed, read in afterCommit. */
+export interface Claim {
+  ok: boolean;
+}
+
+/**
+ * The controller's view of the demo_task table, in an SQLite file (TaskDb) or in PostgreSQL
+ * (PgTaskDb, where several controllers share one table). Writes are queued and committed together;
+ * `afterCommit` runs what must wait for them (a message to a worker).
+ */
+export interface TaskStore {
+  /** The file or URL, for messages. */
+  readonly where: string;
+  onError: (err: Error) => void;
+  unfinished(): TaskRecord[];
+  counts(): Record<number, number>;
+  /** Records a task as the worker's (the worker says it has it). */
+  assign(name: string, worker: string, at: number): void;
+  /** Takes a task for the worker, unless another controller has taken it meanwhile. */
+  claim(name: string, worker: string, at: number): Claim;
+  complete(name: string, worker: string, at: number): void;
+  kill(name: string): void;
+  afterCommit(send: Op): void;
+  flush(): void;
+  close(): void;
+  /** What the table is: it changes when the file or table is removed or replaced; null when it is gone. */
+  identity(): string | null;
+}
+
 /**
  * The controller's view of the table, written ahead: what the controller tells a worker (an
  * assignment, the answer to a completion) waits until the database has recorded it. Writes are
@@ -53,7 +82,7 @@ type Op = () => void;
  * right after the commit. So a controller killed at any instant has never told a worker anything
  * its database does not hold, and no task runs twice.
  */
-export class TaskDb {
+export class TaskDb implements TaskStore {
   private readonly stmts;
   private pending: Op[] = [];
   private after: Op[] = [];
@@ -64,7 +93,10 @@ export class TaskDb {
     throw err;
   };
 
-  constructor(readonly db: Database.Database) {
+  constructor(
+    readonly db: Database.Database,
+    readonly where: string,
+  ) {
     db.exec(CREATE_TABLE);
     this.stmts = {
       unfinished: db.prepare(`SELECT * FROM demo_task WHERE state != ${TaskState.Success}`),
@@ -92,6 +124,16 @@ export class TaskDb {
 
   assign(name: string, worker: string, at: number): void {
     this.queue(() => this.stmts.assign.run(worker, at, name));
+  }
+
+  /** One controller per file: its claims always hold. */
+  claim(name: string, worker: string, at: number): Claim {
+    this.assign(name, worker, at);
+    return { ok: true };
+  }
+
+  identity(): string | null {
+    return fileIdentity(this.where);
   }
 
   complete(name: string, worker: string, at: number): void {

@@ -1,0 +1,123 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { RegistryError } from './errors';
+
+// A synchronous PostgreSQL connection. A worker thread (pg-worker.ts) holds the connection; this
+// thread posts one operation and sleeps on a shared flag until the answer comes back, with a
+// deadline. Callers keep the order of writes they have with better-sqlite3, and notifications
+// (LISTEN) arrive as events, between operations.
+
+/** The URL without its password: what messages name. */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@');
+  }
+}
+
+/** The worker's file: beside this one, or (from the bundled launch in dist/bin) in dist/src/db. */
+function workerFile(): string {
+  for (const f of [join(__dirname, 'pg-worker.js'), join(__dirname, '..', 'src', 'db', 'pg-worker.js')]) if (existsSync(f)) return f;
+  throw new RegistryError('the PostgreSQL client is not built (no pg-worker.js); run npm run build', 'PG_ERROR');
+}
+
+interface Reply {
+  seq: number;
+  ok?: unknown;
+  err?: { code: string; message: string };
+}
+
+export type PgFailure = { code: string; message: string };
+
+export class PgBridge {
+  readonly where: string;
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly flag = new Int32Array(new SharedArrayBuffer(4));
+  private seq = 0;
+  private closed = false;
+  private readonly listeners = new Map<string, Set<(payload: string) => void>>();
+  private waitMs: number;
+
+  constructor(
+    readonly url: string,
+    /** Turns a failure the worker reports into the error a caller throws. */
+    private readonly error: (e: PgFailure) => Error,
+    /** How long a lock may be waited for; the call's own deadline is this plus time to (re)connect. */
+    lockMs = 15_000,
+  ) {
+    this.where = maskUrl(url);
+    this.waitMs = lockMs;
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    this.worker = new Worker(workerFile(), { workerData: { url, port: port2, flag: this.flag }, transferList: [port2] });
+    this.worker.unref(); // only a LISTEN keeps the process alive for the connection's sake
+    this.worker.on('message', (m: { channel: string; payload: string }) => {
+      for (const f of this.listeners.get(m.channel) ?? []) f(m.payload);
+    });
+    this.worker.on('error', () => {});
+    if (lockMs !== 15_000) this.call('setLockTimeout', lockMs);
+  }
+
+  /** One operation on the worker, waited for: its answer, or the caller's error for what failed. */
+  call(op: string, ...args: unknown[]): unknown {
+    if (this.closed) throw this.error({ code: 'PG_ERROR', message: 'the connection is closed' });
+    const seq = ++this.seq;
+    Atomics.store(this.flag, 0, 0);
+    this.port.postMessage({ seq, op, args });
+    const budget = Math.max(0, this.waitMs) + 6000;
+    const deadline = Date.now() + budget;
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw this.error({ code: 'PG_UNREACHABLE', message: `no answer within ${Math.round(budget / 1000)} s` });
+      Atomics.wait(this.flag, 0, 0, left);
+      let m: { message: Reply } | undefined;
+      while ((m = receiveMessageOnPort(this.port) as { message: Reply } | undefined)) {
+        if (m.message.seq !== seq) continue; // the late answer to a call that already gave up
+        if (m.message.err) throw this.error(m.message.err);
+        return m.message.ok;
+      }
+      Atomics.store(this.flag, 0, 0);
+    }
+  }
+
+  setLockTimeout(ms: number): void {
+    this.waitMs = ms;
+    this.call('setLockTimeout', ms);
+  }
+
+  /** Calls `f` with each NOTIFY on `channel`; returns what stops it. */
+  listen(channel: string, f: (payload: string) => void): () => void {
+    let set = this.listeners.get(channel);
+    if (!set) this.listeners.set(channel, (set = new Set()));
+    set.add(f);
+    if (set.size === 1) this.call('listen', channel, true);
+    this.worker.ref();
+    return () => {
+      if (!set.delete(f)) return;
+      if (set.size === 0 && !this.closed) {
+        try {
+          this.call('listen', channel, false);
+        } catch {
+          /* nothing more to hear either way */
+        }
+      }
+      if ([...this.listeners.values()].every((s) => s.size === 0)) this.worker.unref();
+    };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    try {
+      this.call('close');
+    } catch {
+      /* the connection is gone either way */
+    }
+    this.closed = true;
+    void this.worker.terminate();
+  }
+}

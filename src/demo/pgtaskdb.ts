@@ -1,0 +1,184 @@
+import { maskUrl, PgBridge, type PgFailure } from '../db/pg-bridge';
+import { RegistryError } from '../db/errors';
+import { TaskState, type Claim, type TaskRecord, type TaskStore } from './taskdb';
+
+// The demo_task table on PostgreSQL, shared by controllers on several hosts (ExecQueues' job table).
+// A task is dispatched only through a claim that PostgreSQL decides: the row is locked with
+// FOR UPDATE SKIP LOCKED and taken only while it is still Created or Killed, so of two controllers
+// racing for one task exactly one gets it, and the other moves its worker on to another. Each
+// controller marks the rows it took (`controller`), and after a restart loads only its own running
+// tasks besides the ones anyone may take. Writes are queued and committed in one transaction per
+// turn of the event loop, and what waits for them is sent after the commit, as on SQLite.
+
+export const PG_CREATE_TABLE = `CREATE TABLE IF NOT EXISTS demo_task (task_name text PRIMARY KEY, sleep_time integer, state integer,
+  worker text, assign_time bigint, complete_time bigint, controller text);
+  ALTER TABLE demo_task ADD COLUMN IF NOT EXISTS controller text`;
+
+const COLUMNS = 'task_name, sleep_time, state, worker, assign_time, complete_time';
+
+function describe(where: string, e: PgFailure): RegistryError {
+  switch (e.code) {
+    case 'PG_UNREACHABLE':
+      return new RegistryError(`cannot reach PostgreSQL at ${where}: ${e.message}`, e.code);
+    case 'PG_NODB':
+      return new RegistryError(`PostgreSQL at ${where} has no such database (${e.message})`, e.code);
+    case 'PG_42P01':
+      return new RegistryError(`${where} has no demo_task table; create it with task-admin create -f URL`, e.code);
+    default:
+      return new RegistryError(`database error on ${where}: ${e.message}`, e.code);
+  }
+}
+
+/** Opens the table at a postgres:// URL, creating it if `create` (task-admin); the controller needs it to exist. */
+export function openPgTaskDb(url: string, create: boolean): PgBridge {
+  const pg = new PgBridge(url, (e) => describe(maskUrl(url), e));
+  try {
+    if (create) pg.call('query', PG_CREATE_TABLE);
+    else pg.call('query', 'SELECT 1 FROM demo_task LIMIT 1');
+  } catch (err) {
+    pg.close();
+    throw err;
+  }
+  return pg;
+}
+
+
+/** task-admin create: `count` tasks with random unique names, as on SQLite, in one statement per round. */
+export function pgCreateTasks(pg: PgBridge, count: number, maxSleep: number): number {
+  const space = Math.max(100_000, count * 20);
+  let made = 0;
+  while (made < count) {
+    const names = Array.from({ length: count - made }, () => `task_${Math.floor(Math.random() * space)}`);
+    const sleeps = names.map(() => Math.floor(Math.random() * (maxSleep + 1)));
+    const r = pg.call('query', `INSERT INTO demo_task (task_name, sleep_time, state, worker) SELECT DISTINCT ON (n) n, s, 0, '' FROM unnest($1::text[], $2::int[]) AS v(n, s)
+      ON CONFLICT DO NOTHING`, [names, sleeps]) as { rowCount: number };
+    made += r.rowCount;
+  }
+  return made;
+}
+
+export function pgAddTask(pg: PgBridge, name: string, sleep: number): boolean {
+  return (pg.call('query', `INSERT INTO demo_task (task_name, sleep_time, state, worker) VALUES ($1, $2, 0, '') ON CONFLICT DO NOTHING`, [name, sleep]) as { rowCount: number }).rowCount === 1;
+}
+
+export function pgAllTasks(pg: PgBridge): TaskRecord[] {
+  return (pg.call('query', `SELECT ${COLUMNS} FROM demo_task ORDER BY COALESCE(worker, '') = '', worker, assign_time, task_name`) as { rows: TaskRecord[] }).rows;
+}
+
+type Write = [string, unknown[]];
+
+export class PgTaskDb implements TaskStore {
+  private pending: Write[] = [];
+  private claims: Array<{ at: number; claim: Claim }> = [];
+  private after: Array<() => void> = [];
+  private scheduled = false;
+  readonly where: string;
+
+  onError: (err: Error) => void = (err) => {
+    throw err;
+  };
+
+  constructor(
+    private readonly pg: PgBridge,
+    /** This controller's name in the rows it takes: host and port. */
+    private readonly me: string,
+  ) {
+    this.where = pg.where;
+    pg.call('query', PG_CREATE_TABLE);
+  }
+
+  unfinished(): TaskRecord[] {
+    const r = this.pg.call('query', `SELECT ${COLUMNS} FROM demo_task WHERE state IN (${TaskState.Created}, ${TaskState.Killed})
+      OR (state = ${TaskState.Running} AND controller = $1) ORDER BY task_name`, [this.me]) as { rows: TaskRecord[] };
+    return r.rows;
+  }
+
+  counts(): Record<number, number> {
+    const out: Record<number, number> = { 0: 0, 1: 0, 2: 0, 3: 0 };
+    const r = this.pg.call('query', `SELECT state, COUNT(*) AS n FROM demo_task GROUP BY state`) as { rows: Array<{ state: number; n: number }> };
+    for (const row of r.rows) out[row.state] = Number(row.n);
+    return out;
+  }
+
+  assign(name: string, worker: string, at: number): void {
+    this.queue([`UPDATE demo_task SET state = ${TaskState.Running}, worker = $1, assign_time = $2, controller = $3 WHERE task_name = $4`, [worker, at, this.me, name]]);
+  }
+
+  claim(name: string, worker: string, at: number): Claim {
+    const claim: Claim = { ok: false };
+    this.claims.push({ at: this.pending.length, claim });
+    this.queue([
+      `UPDATE demo_task SET state = ${TaskState.Running}, worker = $1, assign_time = $2, controller = $3
+       WHERE task_name = (SELECT task_name FROM demo_task WHERE task_name = $4 AND state IN (${TaskState.Created}, ${TaskState.Killed}) FOR UPDATE SKIP LOCKED)`,
+      [worker, at, this.me, name],
+    ]);
+    return claim;
+  }
+
+  complete(name: string, worker: string, at: number): void {
+    this.queue([`UPDATE demo_task SET state = ${TaskState.Success}, worker = $1, complete_time = $2 WHERE task_name = $3`, [worker, at, name]]);
+  }
+
+  /** Only a task this controller holds: a lost connection never takes back another controller's task. */
+  kill(name: string): void {
+    this.queue([`UPDATE demo_task SET state = ${TaskState.Killed} WHERE task_name = $1 AND state = ${TaskState.Running} AND controller = $2`, [name, this.me]]);
+  }
+
+  afterCommit(send: () => void): void {
+    if (this.pending.length === 0 && !this.scheduled) return send();
+    this.after.push(send);
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    const writes = this.pending;
+    if (writes.length > 0) {
+      const results = this.pg.call('batch', writes) as Array<{ rowCount: number }>;
+      for (const c of this.claims) c.claim.ok = results[c.at].rowCount === 1;
+      this.pending = []; // only after the commit: a failed one keeps its writes (and their messages) for the next try
+      this.claims = [];
+    }
+    const sends = this.after;
+    this.after = [];
+    for (const send of sends) send();
+  }
+
+  close(): void {
+    try {
+      this.flush();
+    } finally {
+      this.pg.close();
+    }
+  }
+
+  /** The table's oid: another once it is dropped and made again; null once it (or its database) is gone. */
+  identity(): string | null {
+    try {
+      const r = this.pg.call('query', `SELECT to_regclass('demo_task')::oid AS oid`) as { rows: Array<{ oid: number | null }> };
+      return r.rows[0]?.oid == null ? null : String(r.rows[0].oid);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'PG_NODB') return null;
+      throw err;
+    }
+  }
+
+  private queue(w: Write): void {
+    this.pending.push(w);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.tryFlush());
+    }
+  }
+
+  private tryFlush(): void {
+    try {
+      this.flush();
+    } catch (err) {
+      this.onError(err as Error);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setTimeout(() => this.tryFlush(), 100).unref();
+      }
+    }
+  }
+}
