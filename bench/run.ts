@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { background, bin, cpuNs, feedbackPath, median, pssKb, ROOT, sleep, spread, timed, until, type Figure } from './lib';
 import { poolMemory, restartLatency, scaleUp, waitLatency } from './supervision';
 import { serveFigures } from './serve';
+import { postgresFigures } from './postgres';
 import { freePort } from '../src/showcase/showcase';
 
 
@@ -321,6 +322,7 @@ async function main() {
     ['pool memory beside pm2 and supervisord', () => poolMemory(scratch)],
     ['--wait wake-up', () => waitLatency(scratch, quick ? 5 : 11)],
     ['control --serve', () => serveFigures(scratch, quick ? 5 : 11)],
+    ['postgresql', () => postgresFigures(scratch, quick, log)],
   ];
   // --only WORD (repeatable): the figures whose step name holds a word, for working on one; RESULTS.md is then left alone.
   const only = process.argv.flatMap((a, i) => (process.argv[i - 1] === '--only' ? [a] : []));

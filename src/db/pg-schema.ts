@@ -53,6 +53,27 @@ export const PG_MIGRATIONS: readonly string[] = [
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
 
+/** The columns lists carry, in order: rows travel as JSON arrays (half the bytes of objects, built twice as fast). */
+export const TASK_COLUMNS = [
+  'id', 'name', 'info1', 'info2', 'info3', 'pid', 'status', 'feedback', 'reservetime', 'starttime', 'duration', 'lastupdate',
+  'timeout', 'expires', 'pid_start', 'launcher_pid', 'launcher_start', 'command', 'grace', 'heartbeat', 'kill_grace', 'kill_note',
+  'feeddir', 'max_time', 'pgid', 'cgroup', 'pool', 'instance', 'restart', 'max_restarts', 'backoff_min', 'backoff_max', 'run',
+  'restarts', 'last_outcome', 'next_start', 'log_out', 'log_err', 'host', 'held',
+] as const;
+export const HISTORY_COLUMNS = [
+  'id', 'taskid', 'taskname', 'info1', 'info2', 'info3', 'termsignal', 'termerror', 'starttime', 'endtime', 'duration',
+  'feedback', 'command', 'pid', 'exitcode', 'outcome', 'run', 'status', 'log_out', 'log_err', 'host',
+] as const;
+
+/**
+ * A function from such an array to the row object, made once from the constant names above (never
+ * from data): a literal with fixed keys, which V8 builds and reads fast.
+ */
+export function rowMaker<T>(columns: readonly string[]): (a: unknown[]) => T {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function('a', `return { ${columns.map((c, i) => `${c}: a[${i}]`).join(', ')} };`) as (a: unknown[]) => T;
+}
+
 /**
  * The first key of the advisory locks this registry's launchers hold (the second is the task id):
  * from the registry key, so two registries in one database never share a lock. Positive, 28 bits.

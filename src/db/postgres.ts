@@ -1,7 +1,7 @@
 import { RegistryError } from './errors';
 import { maskUrl, PgBridge } from './pg-bridge';
 import { stateDir } from './location';
-import { CHANGES, KILLS } from './pg-schema';
+import { CHANGES, HISTORY_COLUMNS, KILLS, rowMaker, TASK_COLUMNS } from './pg-schema';
 import { hostName } from '../proc/host';
 import type { Infos, LaunchedTask, Pool, PoolOptions, ProcessId, RecordedStatus, Task } from '../task/model';
 import {
@@ -11,6 +11,10 @@ import {
 
 // The registry in PostgreSQL, for several hosts sharing one. Its calls are synchronous like
 // SQLite's (see pg-bridge.ts); the connection also holds the launcher's advisory locks and LISTENs.
+
+const taskRow = rowMaker<TaskRow>(TASK_COLUMNS);
+const historyRow = rowMaker<HistoryRow>(HISTORY_COLUMNS);
+const historyRows = (json: unknown): HistoryRow[] => (JSON.parse(json as string) as unknown[][]).map(historyRow);
 
 export function openPostgres(url: string, o: { create: boolean; busyMs?: number }): PgRegistry {
   return new PgRegistry(url, o.create, o.busyMs ?? 15_000);
@@ -89,6 +93,7 @@ export class PgRegistry implements Registry {
     return this.pg.listen(KILLS, (payload) => onKill(Number(payload)));
   }
 
+  private taskRows = (json: unknown): TaskRow[] => (JSON.parse(json as string) as unknown[][]).map(taskRow);
   private task1 = (r: TaskRow | undefined): Task | undefined => r && toTask(r, this.key);
   private tasks = (rs: TaskRow[]): Task[] => rs.map((r) => toTask(r, this.key));
 
@@ -178,7 +183,7 @@ export class PgRegistry implements Registry {
   }
 
   poolTasks(name: string): Task[] {
-    return this.tasks(this.call('poolTasks', name) as TaskRow[]);
+    return this.tasks(this.taskRows(this.call('poolTasks', name)));
   }
 
   task(id: number): Task | undefined {
@@ -186,19 +191,19 @@ export class PgRegistry implements Registry {
   }
 
   liveTasks(now = nowSec()): Task[] {
-    return this.tasks(this.call('liveTasks', now) as TaskRow[]);
+    return this.tasks(this.taskRows(this.call('liveTasks', now)));
   }
 
   tasksNamed(name: string): Task[] {
-    return this.tasks(this.call('tasksNamed', name) as TaskRow[]);
+    return this.tasks(this.taskRows(this.call('tasksNamed', name)));
   }
 
   history(o: HistoryFilter & { limit: number; offset?: number }): HistoryRow[] {
-    return this.call('history', o) as HistoryRow[];
+    return historyRows(this.call('history', o));
   }
 
   historyAfter(id: number): HistoryRow[] {
-    return this.call('historyAfter', id) as HistoryRow[];
+    return historyRows(this.call('historyAfter', id));
   }
 
   historyOf(taskid: number): HistoryRow | undefined {

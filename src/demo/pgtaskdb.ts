@@ -10,9 +10,40 @@ import { TaskState, type Claim, type TaskRecord, type TaskStore } from './taskdb
 // tasks besides the ones anyone may take. Writes are queued and committed in one transaction per
 // turn of the event loop, and what waits for them is sent after the commit, as on SQLite.
 
+/**
+ * A turn's writes in order, as one statement (one round trip, atomic): each op is [kind, worker, at,
+ * name]; the answer holds each op's row count, which for a claim says whether it was taken.
+ */
+const APPLY = `CREATE FUNCTION demo_task_apply(ops jsonb, me text) RETURNS int[] LANGUAGE plpgsql AS $fn$
+  DECLARE op jsonb; out int[] := '{}'; n int;
+  BEGIN
+    FOR op IN SELECT * FROM jsonb_array_elements(ops) LOOP
+      CASE op->>0
+        WHEN 'assign' THEN
+          UPDATE demo_task SET state = ${TaskState.Running}, worker = op->>1, assign_time = (op->>2)::bigint, controller = me WHERE task_name = op->>3;
+        WHEN 'claim' THEN
+          UPDATE demo_task SET state = ${TaskState.Running}, worker = op->>1, assign_time = (op->>2)::bigint, controller = me
+          WHERE task_name = (SELECT task_name FROM demo_task WHERE task_name = op->>3 AND state IN (${TaskState.Created}, ${TaskState.Killed}) FOR UPDATE SKIP LOCKED);
+        WHEN 'complete' THEN
+          UPDATE demo_task SET state = ${TaskState.Success}, worker = op->>1, complete_time = (op->>2)::bigint WHERE task_name = op->>3;
+        ELSE -- kill: only a task this controller holds
+          UPDATE demo_task SET state = ${TaskState.Killed} WHERE task_name = op->>3 AND state = ${TaskState.Running} AND controller = me;
+      END CASE;
+      GET DIAGNOSTICS n = ROW_COUNT;
+      out := out || n;
+    END LOOP;
+    RETURN out;
+  END $fn$;`;
+
 export const PG_CREATE_TABLE = `CREATE TABLE IF NOT EXISTS demo_task (task_name text PRIMARY KEY, sleep_time integer, state integer,
   worker text, assign_time bigint, complete_time bigint, controller text);
-  ALTER TABLE demo_task ADD COLUMN IF NOT EXISTS controller text`;
+  ALTER TABLE demo_task ADD COLUMN IF NOT EXISTS controller text;
+  DO $do$ BEGIN
+    PERFORM pg_advisory_xact_lock(${0x64656d6f}, 0); -- two controllers starting at once make it once
+    IF to_regprocedure('demo_task_apply(jsonb, text)') IS NULL THEN
+      ${APPLY}
+    END IF;
+  END $do$`;
 
 const COLUMNS = 'task_name, sleep_time, state, worker, assign_time, complete_time';
 
@@ -65,7 +96,7 @@ export function pgAllTasks(pg: PgBridge): TaskRecord[] {
   return (pg.call('query', `SELECT ${COLUMNS} FROM demo_task ORDER BY COALESCE(worker, '') = '', worker, assign_time, task_name`) as { rows: TaskRecord[] }).rows;
 }
 
-type Write = [string, unknown[]];
+type Write = ['assign' | 'claim' | 'complete' | 'kill', string | null, number | null, string];
 
 export class PgTaskDb implements TaskStore {
   private pending: Write[] = [];
@@ -101,27 +132,23 @@ export class PgTaskDb implements TaskStore {
   }
 
   assign(name: string, worker: string, at: number): void {
-    this.queue([`UPDATE demo_task SET state = ${TaskState.Running}, worker = $1, assign_time = $2, controller = $3 WHERE task_name = $4`, [worker, at, this.me, name]]);
+    this.queue(['assign', worker, at, name]);
   }
 
   claim(name: string, worker: string, at: number): Claim {
     const claim: Claim = { ok: false };
     this.claims.push({ at: this.pending.length, claim });
-    this.queue([
-      `UPDATE demo_task SET state = ${TaskState.Running}, worker = $1, assign_time = $2, controller = $3
-       WHERE task_name = (SELECT task_name FROM demo_task WHERE task_name = $4 AND state IN (${TaskState.Created}, ${TaskState.Killed}) FOR UPDATE SKIP LOCKED)`,
-      [worker, at, this.me, name],
-    ]);
+    this.queue(['claim', worker, at, name]);
     return claim;
   }
 
   complete(name: string, worker: string, at: number): void {
-    this.queue([`UPDATE demo_task SET state = ${TaskState.Success}, worker = $1, complete_time = $2 WHERE task_name = $3`, [worker, at, name]]);
+    this.queue(['complete', worker, at, name]);
   }
 
   /** Only a task this controller holds: a lost connection never takes back another controller's task. */
   kill(name: string): void {
-    this.queue([`UPDATE demo_task SET state = ${TaskState.Killed} WHERE task_name = $1 AND state = ${TaskState.Running} AND controller = $2`, [name, this.me]]);
+    this.queue(['kill', null, null, name]);
   }
 
   afterCommit(send: () => void): void {
@@ -133,8 +160,8 @@ export class PgTaskDb implements TaskStore {
     this.scheduled = false;
     const writes = this.pending;
     if (writes.length > 0) {
-      const results = this.pg.call('batch', writes) as Array<{ rowCount: number }>;
-      for (const c of this.claims) c.claim.ok = results[c.at].rowCount === 1;
+      const r = this.pg.call('query', 'SELECT demo_task_apply($1::jsonb, $2) AS n', [JSON.stringify(writes), this.me]) as { rows: Array<{ n: number[] }> };
+      for (const c of this.claims) c.claim.ok = r.rows[0].n[c.at] === 1;
       this.pending = []; // only after the commit: a failed one keeps its writes (and their messages) for the next try
       this.claims = [];
     }
