@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alive, tmpdir, tw, waitFor } from './helpers';
+import { eachBackend } from './backends';
 
 interface Live {
   taskid: number;
@@ -156,4 +157,32 @@ test('instances that finish (exit 0 under on-failure) or run out of restarts sta
   const again = await t.control('--scale', 'fin', '2');
   assert.deepEqual([again.code, again.stdout], [0, 'pool fin kept: 2 of 2 running\n'], again.stderr);
   assert.equal((await t.pool('fin'))!.supervisor_pid, supervisors[0]);
+});
+
+eachBackend('control --kill of one instance ends that instance only: the supervisor (every instance\'s launcher) stays, and puts a new one in its place', async (f) => {
+  const instances = async () => (await f.json<Live[]>('--list')).filter((e) => e.pool === 'web' && e.pid !== null && e.status !== 'BACKOFF');
+  const pool = async () => (await f.json<PoolEntry[]>('--pools')).find((p) => p.name === 'web');
+  try {
+    assert.equal((await f.control('--scale', 'web', '3', '--', 'sleep', '300')).code, 0);
+    const before = await waitFor(async () => {
+      const l = await instances();
+      return l.length === 3 && l;
+    }, 15_000, '3 instances');
+    const supervisor = (await pool())!.supervisor_pid!;
+    const victim = before[0];
+    const k = await f.control('--kill', String(victim.taskid), '--grace', '1');
+    assert.equal(k.code, 0, k.stderr);
+    assert.equal(k.stdout, `task ${victim.taskid} killed and archived (outcome killed)\n`);
+    await waitFor(() => !alive(victim.pid!), 15_000, 'the killed instance gone');
+    const after = await waitFor(async () => {
+      const l = await instances();
+      return l.length === 3 && !l.some((e) => e.taskid === victim.taskid) && l;
+    }, 15_000, 'a new instance in its place');
+    assert.deepEqual(before.slice(1).map((e) => e.pid), after.filter((e) => e.instance !== victim.instance).map((e) => e.pid), 'the others untouched');
+    assert.ok(before.slice(1).every((e) => alive(e.pid!)));
+    assert.equal((await pool())!.supervisor_pid, supervisor, 'the same supervisor');
+    assert.ok(alive(supervisor));
+  } finally {
+    await f.control('--delete-pool', 'web');
+  }
 });

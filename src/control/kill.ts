@@ -49,7 +49,8 @@ async function killOne(reg: Registry, task: Task, graceSec?: number): Promise<Ki
   const note = `killed by control --kill (pid ${process.pid})${reg.locks ? ` on ${hostName()}` : ''}`;
   if (!launcherAlive(t) && !isHere(t)) throw new ExitError(elsewhereNote(t), EXIT.refused);
   if (!launcherAlive(t) || !t.launcher) return lost(reg, t, note, grace);
-  if (reg.locks) return killThroughRegistry(reg, t, graceSec, note);
+  // A pool's instance shares its launcher (the pool's supervisor) with the others: a signal would stop them all.
+  if (reg.locks || t.pool !== null) return killThroughRegistry(reg, t, graceSec, note);
 
   // The launcher escalates TERM -> KILL and archives; we ask and wait. May we? Asked before the
   // note is written, so that a refused kill leaves nothing to be credited with a later one.
@@ -90,10 +91,11 @@ async function killOne(reg: Registry, task: Task, graceSec?: number): Promise<Ki
 }
 
 /**
- * On PostgreSQL the request travels through the database: written with a NOTIFY that the launcher,
- * on whatever host, LISTENs for; it ends its task and archives it, and the archive's own NOTIFY wakes
- * this wait. No signal is sent from here, so no pid of another host is ever signalled. A launcher
- * that dies instead sends nothing: a look every LOCK_LOOK_MS catches its lock gone.
+ * The request travels through the registry: on PostgreSQL written with a NOTIFY that the launcher,
+ * on whatever host, LISTENs for (so no pid of another host is ever signalled from here); for a pool's
+ * instance on SQLite, seen by its supervisor's watch of the file. The launcher ends the task and
+ * archives it, and that change wakes this wait. A launcher that dies instead says nothing: a look
+ * every LOCK_LOOK_MS catches it gone.
  */
 async function killThroughRegistry(reg: Registry, t: LaunchedTask, graceSec: number | undefined, note: string): Promise<KillReport> {
   const grace = graceSec ?? t.graceSec;

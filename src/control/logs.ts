@@ -3,6 +3,7 @@ import { basename, dirname } from 'node:path';
 import { ExitError, EXIT } from '../errors';
 import { parseId } from '../cli/args';
 import type { Registry } from '../db/registry';
+import { hostName } from '../proc/host';
 import { openRegular } from '../safe-open';
 import { recordedStatus } from '../task/outcome';
 import type { Command } from './command';
@@ -16,16 +17,21 @@ import { describeUnknown } from './lookup';
 function logFiles(reg: Registry, id: number): string[] {
   const t = reg.task(id);
   let paths: Array<string | null>;
+  let host: string | null;
   if (t) {
     if (t.state === 'RESERVED') throw new ExitError(`task ${id} is reserved and has not started; it has no logs yet`, EXIT.refused);
     paths = [t.logs.stdout, t.logs.stderr];
+    host = t.host;
   } else {
     const h = reg.historyOf(id);
     if (!h) throw describeUnknown(reg, id, 'no logs to show');
     paths = [h.log_out, h.log_err];
+    host = h.host ?? null;
   }
   const files = [...new Set(paths.filter((p): p is string => p !== null))];
   if (files.length === 0) throw new ExitError(`task ${id} was launched without --log, so its output was not kept`, EXIT.refused);
+  // Log paths are the task's host's: here they would name some other file, or none.
+  if (host !== null && host !== hostName()) throw new ExitError(`task ${id} ran on host ${host}; its logs are there (${files.join(', ')}): run control --logs on ${host}`, EXIT.refused);
   return files;
 }
 
@@ -38,7 +44,8 @@ function openLog(reg: Registry, file: string): { fd: number; size: number; ino: 
     throw new ExitError(`cannot show ${file}: ${(err as Error).message}`, EXIT.refused);
   }
   if (!opened) return null;
-  const owner = statSync(reg.file).uid;
+  // The registry file's owner, whose tasks wrote these logs; a PostgreSQL registry has no file, so only the asker's own.
+  const owner = reg.kind === 'sqlite' ? statSync(reg.file).uid : process.getuid?.();
   if (opened.stat.uid !== owner && opened.stat.uid !== process.getuid?.()) {
     closeSync(opened.fd);
     throw new ExitError(`${file} belongs to another user than the registry's; not shown`, EXIT.refused);

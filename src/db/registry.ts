@@ -111,6 +111,8 @@ export type ReserveResult = { ok: true; id: number } | { ok: false; holder: Task
 export type ClaimResult = { claimed: LaunchedTask } | 'unknown' | 'taken';
 
 export const DEFAULT_TTL_SEC = 300;
+/** What onKillRequest passes when the registry cannot tell which task a request was for. */
+export const ANY_TASK = -1;
 export const nowSec = (): number => Date.now() / 1000;
 
 const RECORDED: readonly string[] = ['RUNNING', 'SILENT', 'STALLED', 'BACKOFF', 'LOST'];
@@ -249,8 +251,9 @@ export interface Registry {
    */
   watch(onChange: () => void): () => void;
   /**
-   * Calls `onKill` when control --kill asks, through the registry, for a task this process watches
-   * (PostgreSQL's NOTIFY, which crosses hosts). Nothing on SQLite, where control signals the launcher.
+   * Calls `onKill` with a task id when control --kill may have asked, through the registry, for a task
+   * this process watches: PostgreSQL's NOTIFY names it (and crosses hosts); SQLite's change watch
+   * passes ANY_TASK. The listener reads the request itself before it acts.
    */
   onKillRequest(onKill: (id: number) => void): () => void;
 

@@ -8,7 +8,7 @@ import { watchRegistry } from './changes';
 import { hostName } from '../proc/host';
 import type { Infos, LaunchedTask, Pool, PoolOptions, ProcessId, RecordedStatus, Task } from '../task/model';
 import {
-  DEFAULT_TTL_SEC, historyWhere, nowSec, toPool, toTask,
+  ANY_TASK, DEFAULT_TTL_SEC, historyWhere, nowSec, toPool, toTask,
   type ArchivedEnding, type ClaimResult, type HistoryFilter, type HistoryRow, type LaunchFields, type OpenOptions, type PoolRow, type Registry, type ReserveResult, type TaskRow,
 } from './registry';
 
@@ -165,9 +165,13 @@ export class SqliteRegistry implements Registry {
     return watchRegistry(this.file, onChange);
   }
 
-  /** control signals the launcher itself on SQLite: one host, one pid space. */
-  onKillRequest(): () => void {
-    return () => {};
+  /**
+   * The file cannot say which task a change was for: every change calls `onKill` with ANY_TASK, and
+   * the listener reads its own tasks' requests. (A plain launcher never listens on SQLite: control
+   * signals it. A pool's supervisor, which watches many tasks, does.)
+   */
+  onKillRequest(onKill: (id: number) => void): () => void {
+    return watchRegistry(this.file, () => onKill(ANY_TASK));
   }
 
   close(): void {

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitError, EXIT, SIGNAL_BASE } from '../errors';
 import { describeDbError, isBusy } from '../db/errors';
 import { openFor } from '../db/open';
-import type { LaunchFields, Registry } from '../db/registry';
+import { ANY_TASK, type LaunchFields, type Registry } from '../db/registry';
 import { openRegistry } from '../db/sqlite';
 import { createFeedbackFile, heartbeatOf } from '../feedback/file';
 import { markEnv, procStartTime } from '../proc/identity';
@@ -55,7 +55,7 @@ export async function launch(o: LaunchOptions): Promise<number> {
   try {
     const task = takeTask(reg, o, feedDir);
     reg.setBusyTimeout(0); // from here on the watch never waits for the registry: its writes are advice
-    const unhear = hearKills(reg, task.id, runs, log);
+    const unhear = reg.locks ? hearKills(reg, task.id, runs, log) : () => {};
     try {
       return await supervise(holder, task, o, { runs, ignored }, log);
     } finally {
@@ -67,12 +67,12 @@ export async function launch(o: LaunchOptions): Promise<number> {
 }
 
 /**
- * On PostgreSQL, control --kill on any host reaches this launcher as a NOTIFY, taken as the SIGTERM
- * that control sends on one host (the request's note and grace are read the same way). Returns
- * what stops listening.
+ * Kill requests that come through the registry rather than as a signal, taken as the SIGTERM control
+ * sends a lone launcher on SQLite (the request's note and grace are read the same way): every
+ * request on PostgreSQL, whose NOTIFY crosses hosts, and on either one the requests for a pool's
+ * instance, whose supervisor watches many tasks. Returns what stops listening.
  */
 export function hearKills(reg: Registry, id: number, runs: Runs, log: Log): () => void {
-  if (!reg.locks) return () => {};
   let heard = false;
   const look = () => {
     if (heard || killNote(reg, id, log) === null) return;
@@ -80,7 +80,7 @@ export function hearKills(reg: Registry, id: number, runs: Runs, log: Log): () =
     log(`task ${id}: a kill was requested through the registry`);
     runs.signalled('SIGTERM');
   };
-  const stop = reg.onKillRequest((k) => k === id && look());
+  const stop = reg.onKillRequest((k) => (k === id || k === ANY_TASK) && look());
   look(); // a request written before the LISTEN began
   return stop;
 }

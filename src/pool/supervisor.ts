@@ -9,7 +9,7 @@ import type { LaunchedTask, Pool } from '../task/model';
 import type { Ending } from '../task/outcome';
 import { launcherAlive, settleLost } from '../lost';
 import type { LaunchOptions } from '../launch/args';
-import { checkFeedDir, supervise, takeTask, type Log } from '../launch/launch';
+import { checkFeedDir, hearKills, supervise, takeTask, type Log } from '../launch/launch';
 import { Runs } from '../launch/race';
 import { FORWARD_SIGNALS, STOP_SIGNALS } from '../launch/signals';
 
@@ -193,6 +193,8 @@ class Keeper {
         await sleep(1000); // the next reconcile tries again; a broken pool must not spin
         return;
       }
+      // control --kill of one instance comes through the registry, never as a signal to this process (which is every instance's).
+      const unhear = hearKills(this.holder.reg, task.id, runs, this.log);
       await supervise(this.holder, task, o, { runs, ignored: [] }, this.log, {
         onRun: (e, restarting) => {
           instance.last = e;
@@ -200,7 +202,7 @@ class Keeper {
           const dead = e.outcome === 'killed' ? 0 : e.outcome === 'exited' && e.code === 0 ? 0 : 1;
           void written(() => this.holder.reg.countPool(this.name, { dead, stalled, restarts: restarting ? 1 : 0 })).catch(() => {});
         },
-      });
+      }).finally(unhear);
     })().finally(() => {
       this.instances.delete(n);
       if (!instance.leaving && !this.stopping && instance.last && instance.last.outcome !== 'killed') {
