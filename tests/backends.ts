@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { registryKey, tmpdir, tw } from './helpers';
@@ -35,9 +35,9 @@ export async function fresh(backend: BackendName): Promise<Fresh> {
 export const BACKENDS: BackendName[] = ['sqlite', 'postgres'];
 
 /** One test per backend, named for it; `t` is a new registry of that backend. */
-export function eachBackend(name: string, body: (t: Fresh) => Promise<void>, o: { timeout?: number } = {}): void {
+export function eachBackend(name: string, body: (t: Fresh, ctx: TestContext) => Promise<void>, o: { timeout?: number } = {}): void {
   for (const b of BACKENDS) {
-    test(`${b}: ${name}`, { skip: b === 'postgres' ? pgSkip() : false, timeout: o.timeout }, async () => body(await fresh(b)));
+    test(`${b}: ${name}`, { skip: b === 'postgres' ? pgSkip() : false, timeout: o.timeout }, async (ctx) => body(await fresh(b), ctx));
   }
 }
 

@@ -13,8 +13,9 @@ export interface Server {
   stop: () => Promise<number | null>;
 }
 
-export async function serve(extra: string[] = [], dir = tmpdir()): Promise<Server> {
-  const t = tw(path.join(dir, 'tw.db'));
+/** `db`: a file (by default in `dir`) or a postgres:// URL. */
+export async function serve(extra: string[] = [], dir = tmpdir(), db = path.join(dir, 'tw.db')): Promise<Server> {
+  const t = tw(db);
   await t.control('--reserve', '--name', 'seed'); // a registry to serve (a reservation, released below)
   const env = { ...t.env, XDG_STATE_HOME: path.join(dir, 'state') };
   const p = start(process.execPath, [bin('control'), '--serve', '--port', '0', ...extra], env, { timeoutMs: 300_000 });

@@ -1,4 +1,5 @@
 // control --serve's API, over real HTTP, against a real registry with real launched tasks.
+import { eachBackend } from './backends';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
@@ -8,8 +9,8 @@ import * as path from 'node:path';
 import { alive, bin, fixture, run, waitFor } from './helpers';
 import { events, request, serve } from './serve-helpers';
 
-test('the API lists tasks, shows one with its feedback, kills one (it dies and is archived), and pages history', async (ctx) => {
-  const s = await serve();
+eachBackend('the API lists tasks, shows one with its feedback, kills one (it dies and is archived), and pages history', async (f, ctx) => {
+  const s = await serve([], f.dir, f.db);
   ctx.after(() => s.stop());
   const feed = path.join(s.dir, 'feed');
   fs.mkdirSync(feed);
@@ -56,8 +57,8 @@ test('the API lists tasks, shows one with its feedback, kills one (it dies and i
   assert.equal(await s.stop(), 0, 'SIGTERM stops the server, exit 0');
 });
 
-test('the event stream pushes a new task, its SILENT status and its ending as they happen', async (ctx) => {
-  const s = await serve();
+eachBackend('the event stream pushes a new task, its SILENT status and its ending as they happen', async (f, ctx) => {
+  const s = await serve([], f.dir, f.db);
   ctx.after(() => s.stop());
   const es = await events(s);
   ctx.after(() => es.close());
