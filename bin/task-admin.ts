@@ -4,7 +4,7 @@ import { runMain } from '../src/cli/run';
 import { cliParser } from '../src/cli/parser';
 import { ExitError, EXIT } from '../src/errors';
 import { describeDbError } from '../src/db/errors';
-import { openTaskDb } from '../src/demo/taskdb';
+import { openTaskDb, type TaskRecord } from '../src/demo/taskdb';
 import { openPgTaskDb, pgAddTask, pgAllTasks, pgCreateTasks } from '../src/demo/pgtaskdb';
 import { isPostgresUrl } from '../src/db/open';
 import { addTask, allTasks, badTaskName, createTasks, jsonTasks, renderTasks } from '../src/demo/admin';
@@ -15,23 +15,28 @@ const wholeNumber = (v: unknown, flag: string, what: string): number => {
   return n;
 };
 
-/** The same commands on a demo_task table in PostgreSQL. */
-function pgMain(cmd: string, url: string, o: { n: number; max: number; name: string; sleep: number; json: boolean }): number {
-  const pg = openPgTaskDb(url, cmd !== 'check');
-  try {
-    if (cmd === 'create') {
-      process.stdout.write(`Created ${pgCreateTasks(pg, o.n, o.max)} tasks\n`);
-    } else if (cmd === 'add') {
-      if (!pgAddTask(pg, o.name, o.sleep)) throw new ExitError(`a task named '${o.name}' is already in ${pg.where}; not added`, EXIT.refused);
-      process.stdout.write(`Added ${o.name}\n`);
-    } else {
-      const rows = pgAllTasks(pg);
-      process.stdout.write(`${o.json ? JSON.stringify(jsonTasks(rows)) : renderTasks(rows)}\n`);
-    }
-  } finally {
-    pg.close();
+/** What task-admin does to a demo_task table, in an SQLite file or in PostgreSQL. */
+interface AdminDb {
+  where: string;
+  create(n: number, maxSleep: number): number;
+  add(name: string, sleep: number): boolean;
+  all(): TaskRecord[];
+  close(): void;
+}
+
+function openAdminDb(file: string, create: boolean): AdminDb {
+  if (isPostgresUrl(file)) {
+    const pg = openPgTaskDb(file, create);
+    return { where: pg.where, create: (n, m) => pgCreateTasks(pg, n, m), add: (x, s) => pgAddTask(pg, x, s), all: () => pgAllTasks(pg), close: () => pg.close() };
   }
-  return EXIT.ok;
+  if (!create && !fs.existsSync(file)) throw new ExitError(`no task database at ${file}`, EXIT.refused);
+  try {
+    const db = openTaskDb(file, create);
+    db.prepare('SELECT 1 FROM demo_task LIMIT 1').get();
+    return { where: file, create: (n, m) => createTasks(db, n, m), add: (x, s) => addTask(db, x, s), all: () => allTasks(db), close: () => db.close() };
+  } catch (err) {
+    throw describeDbError(err, file);
+  }
 }
 
 function main(): number {
@@ -55,23 +60,15 @@ function main(): number {
   const sleep = cmd === 'add' ? wholeNumber(a.sleep, '--sleep', 'a whole number of seconds') : 0;
   const bad = cmd === 'add' ? badTaskName(name) : null;
   if (bad) throw new ExitError(`${bad}; not added`, EXIT.usage);
-  if (isPostgresUrl(file)) return pgMain(cmd, file, { n, max, name, sleep, json: a.json === true });
-  if (cmd === 'check' && !fs.existsSync(file)) throw new ExitError(`no task database at ${file}`, EXIT.refused);
-  let db;
-  try {
-    db = openTaskDb(file, cmd !== 'check');
-    db.prepare('SELECT 1 FROM demo_task LIMIT 1').get();
-  } catch (err) {
-    throw describeDbError(err, file);
-  }
+  const db = openAdminDb(file, cmd !== 'check');
   try {
     if (cmd === 'create') {
-      process.stdout.write(`Created ${createTasks(db, n, max)} tasks\n`);
+      process.stdout.write(`Created ${db.create(n, max)} tasks\n`);
     } else if (cmd === 'add') {
-      if (!addTask(db, name, sleep)) throw new ExitError(`a task named '${name}' is already in ${file}; not added`, EXIT.refused);
+      if (!db.add(name, sleep)) throw new ExitError(`a task named '${name}' is already in ${db.where}; not added`, EXIT.refused);
       process.stdout.write(`Added ${name}\n`);
     } else {
-      const rows = allTasks(db);
+      const rows = db.all();
       process.stdout.write(`${a.json ? JSON.stringify(jsonTasks(rows)) : renderTasks(rows)}\n`);
     }
   } finally {

@@ -1,6 +1,6 @@
 import { maskUrl, PgBridge, type PgFailure } from '../db/pg-bridge';
 import { RegistryError } from '../db/errors';
-import { TaskState, type Claim, type TaskRecord, type TaskStore } from './taskdb';
+import { TaskState, WriteAhead, type Claim, type TaskRecord, type TaskStore } from './taskdb';
 
 // The demo_task table on PostgreSQL, shared by controllers on several hosts (ExecQueues' job table).
 // A task is dispatched only through a claim that PostgreSQL decides: the row is locked with
@@ -98,22 +98,16 @@ export function pgAllTasks(pg: PgBridge): TaskRecord[] {
 
 type Write = ['assign' | 'claim' | 'complete' | 'kill', string | null, number | null, string];
 
-export class PgTaskDb implements TaskStore {
-  private pending: Write[] = [];
+export class PgTaskDb extends WriteAhead<Write> implements TaskStore {
   private claims: Array<{ at: number; claim: Claim }> = [];
-  private after: Array<() => void> = [];
-  private scheduled = false;
   readonly where: string;
-
-  onError: (err: Error) => void = (err) => {
-    throw err;
-  };
 
   constructor(
     private readonly pg: PgBridge,
     /** This controller's name in the rows it takes: host and port. */
     private readonly me: string,
   ) {
+    super();
     this.where = pg.where;
     pg.call('query', PG_CREATE_TABLE);
   }
@@ -137,7 +131,7 @@ export class PgTaskDb implements TaskStore {
 
   claim(name: string, worker: string, at: number): Claim {
     const claim: Claim = { ok: false };
-    this.claims.push({ at: this.pending.length, claim });
+    this.claims.push({ at: this.queued, claim });
     this.queue(['claim', worker, at, name]);
     return claim;
   }
@@ -151,23 +145,11 @@ export class PgTaskDb implements TaskStore {
     this.queue(['kill', null, null, name]);
   }
 
-  afterCommit(send: () => void): void {
-    if (this.pending.length === 0 && !this.scheduled) return send();
-    this.after.push(send);
-  }
-
-  flush(): void {
-    this.scheduled = false;
-    const writes = this.pending;
-    if (writes.length > 0) {
-      const r = this.pg.call('query', 'SELECT demo_task_apply($1::jsonb, $2) AS n', [JSON.stringify(writes), this.me]) as { rows: Array<{ n: number[] }> };
-      for (const c of this.claims) c.claim.ok = r.rows[0].n[c.at] === 1;
-      this.pending = []; // only after the commit: a failed one keeps its writes (and their messages) for the next try
-      this.claims = [];
-    }
-    const sends = this.after;
-    this.after = [];
-    for (const send of sends) send();
+  /** The turn's writes in order, in one call; each claim learns whether it was taken. */
+  protected commit(writes: Write[]): void {
+    const r = this.pg.call('query', 'SELECT demo_task_apply($1::jsonb, $2) AS n', [JSON.stringify(writes), this.me]) as { rows: Array<{ n: number[] }> };
+    for (const c of this.claims) c.claim.ok = r.rows[0].n[c.at] === 1;
+    this.claims = [];
   }
 
   close(): void {
@@ -186,26 +168,6 @@ export class PgTaskDb implements TaskStore {
     } catch (err) {
       if ((err as { code?: string }).code === 'PG_NODB') return null;
       throw err;
-    }
-  }
-
-  private queue(w: Write): void {
-    this.pending.push(w);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.tryFlush());
-    }
-  }
-
-  private tryFlush(): void {
-    try {
-      this.flush();
-    } catch (err) {
-      this.onError(err as Error);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setTimeout(() => this.tryFlush(), 100).unref();
-      }
     }
   }
 }

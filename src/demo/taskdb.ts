@@ -75,16 +75,15 @@ export interface TaskStore {
 }
 
 /**
- * The controller's view of the table, written ahead: what the controller tells a worker (an
- * assignment, the answer to a completion) waits until the database has recorded it. Writes are
- * queued and committed together once per turn of the event loop (one transaction for every
- * message that turn handled, not one per message), and the messages queued behind them are sent
- * right after the commit. So a controller killed at any instant has never told a worker anything
- * its database does not hold, and no task runs twice.
+ * Writing ahead, for either database: what the controller tells a worker (an assignment, the
+ * answer to a completion) waits until the database has recorded it. Writes are queued and committed
+ * together once per turn of the event loop (one transaction for every message that turn handled,
+ * not one per message), and the messages queued behind them are sent right after the commit. So a
+ * controller killed at any instant has never told a worker anything its database does not hold,
+ * and no task runs twice.
  */
-export class TaskDb implements TaskStore {
-  private readonly stmts;
-  private pending: Op[] = [];
+export abstract class WriteAhead<W> {
+  private pending: W[] = [];
   private after: Op[] = [];
   private scheduled = false;
 
@@ -93,10 +92,63 @@ export class TaskDb implements TaskStore {
     throw err;
   };
 
+  /** Commits these writes in one transaction, or throws and commits none. */
+  protected abstract commit(writes: W[]): void;
+
+  /** How many writes wait: the index the next one will have in the batch committed. */
+  protected get queued(): number {
+    return this.pending.length;
+  }
+
+  /** Runs `send` once everything queued so far is committed. */
+  afterCommit(send: Op): void {
+    if (this.pending.length === 0 && !this.scheduled) return send();
+    this.after.push(send);
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    const writes = this.pending;
+    if (writes.length > 0) {
+      this.commit(writes);
+      this.pending = []; // only after the commit: a failed one keeps its writes (and their messages) for the next try
+    }
+    const sends = this.after;
+    this.after = [];
+    for (const send of sends) send();
+  }
+
+  protected queue(w: W): void {
+    this.pending.push(w);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.tryFlush());
+    }
+  }
+
+  /** A commit that fails (the file locked too long, the disk full, the server away) is tried again shortly. */
+  private tryFlush(): void {
+    try {
+      this.flush();
+    } catch (err) {
+      this.onError(err as Error);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setTimeout(() => this.tryFlush(), 100).unref();
+      }
+    }
+  }
+}
+
+/** The table in an SQLite file, one controller per file. */
+export class TaskDb extends WriteAhead<Op> implements TaskStore {
+  private readonly stmts;
+
   constructor(
     readonly db: Database.Database,
     readonly where: string,
   ) {
+    super();
     db.exec(CREATE_TABLE);
     this.stmts = {
       unfinished: db.prepare(`SELECT * FROM demo_task WHERE state != ${TaskState.Success}`),
@@ -144,47 +196,12 @@ export class TaskDb implements TaskStore {
     this.queue(() => this.stmts.kill.run(name));
   }
 
-  /** Runs `send` once everything queued so far is committed. */
-  afterCommit(send: Op): void {
-    if (this.pending.length === 0 && !this.scheduled) return send();
-    this.after.push(send);
-  }
-
-  flush(): void {
-    this.scheduled = false;
-    const ops = this.pending;
-    if (ops.length > 0) {
-      this.db.transaction(() => ops.forEach((op) => op()))();
-      this.pending = []; // only after the commit: a failed one keeps its writes (and their messages) for the next try
-    }
-    const sends = this.after;
-    this.after = [];
-    for (const send of sends) send();
+  protected commit(ops: Op[]): void {
+    this.db.transaction(() => ops.forEach((op) => op()))();
   }
 
   close(): void {
     this.flush();
     this.db.close();
-  }
-
-  private queue(op: Op): void {
-    this.pending.push(op);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.tryFlush());
-    }
-  }
-
-  /** A commit that fails (the file locked too long, the disk full) is tried again shortly. */
-  private tryFlush(): void {
-    try {
-      this.flush();
-    } catch (err) {
-      this.onError(err as Error);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setTimeout(() => this.tryFlush(), 100).unref();
-      }
-    }
   }
 }
