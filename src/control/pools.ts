@@ -26,7 +26,9 @@ export function startSupervisor(reg: Registry, name: string, launchBin: string):
   mkdirSync(logs, { recursive: true, mode: 0o700 });
   const err = openSync(join(logs, `${name}.pool.log`), fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT | fsc.O_NOFOLLOW, 0o600);
   try {
-    const child = spawn(process.execPath, [launchBin, '--pool', name, '--db', reg.dbArg, '--debug'], { detached: true, stdio: ['ignore', 'ignore', err] });
+    // The registry goes in the environment, not the arguments: a PostgreSQL URL may hold a password, and anyone may read a command line.
+    const env = { ...process.env, TASKWATCH_DB: reg.dbArg };
+    const child = spawn(process.execPath, [launchBin, '--pool', name, '--debug'], { detached: true, env, stdio: ['ignore', 'ignore', err] });
     child.on('error', () => {});
     child.unref();
   } finally {
