@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import '../src/db/prewarm'; // first: on PostgreSQL the connection starts while the rest loads
 import * as path from 'node:path';
 import { runMain } from '../src/cli/run';
 import { cliParser } from '../src/cli/parser';

@@ -1,3 +1,4 @@
+import '../src/db/prewarm'; // first: on PostgreSQL the connection starts while the rest loads
 import { runMain } from '../src/cli/run';
 import { EXIT } from '../src/errors';
 import { parseLaunchArgs, USAGE } from '../src/launch/args';

@@ -1,11 +1,11 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 
-// A throwaway PostgreSQL server for the tests: initdb and pg_ctl from Debian's postgresql package
+// A throwaway PostgreSQL server for the tests: initdb and postgres from Debian's postgresql package
 // into a temporary directory, a Unix socket there and a free 127.0.0.1 port, stopped and removed at
 // the end. As root it runs as nobody, since PostgreSQL refuses to run as root.
 
@@ -27,6 +27,16 @@ export function postgresMissing(): string | null {
   return postgresBin() ? null : 'no PostgreSQL server binaries (Debian package postgresql); .ci/run installs them';
 }
 
+/** A pid that no longer runs (or a zombie not reaped yet: this process reaps only between turns). */
+function gone(pid: number): boolean {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return st.slice(st.lastIndexOf(')') + 2)[0] === 'Z';
+  } catch {
+    return true;
+  }
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -45,7 +55,7 @@ export interface PgServer {
   socketDir: string;
   /** A new, empty database and the URL of it. */
   createDb(name?: string): Promise<string>;
-  /** pg_ctl restart, waiting until it accepts connections again. */
+  /** A fast shutdown and a start again, waiting until it accepts connections. */
   restart(): void;
   /** Stops the server for a while (its data stays); `resume` starts it again. */
   pause(): void;
@@ -84,21 +94,43 @@ export async function startPostgres(o: PgOptions = {}): Promise<PgServer> {
   if (o.trust?.length) fs.appendFileSync(path.join(data, 'pg_hba.conf'), o.trust.map((net) => `host all all ${net} trust\n`).join(''));
   const port = await freePort();
   const opts = [
-    `-p ${port}`, `-k ${dir}`, `-c listen_addresses=${['127.0.0.1', ...(o.listen ?? [])].join(',')}`, `-c max_connections=${o.maxConnections ?? 300}`,
-    ...(o.keepalive ? [`-c tcp_keepalives_idle=${o.keepalive.idle}`, `-c tcp_keepalives_interval=${o.keepalive.interval}`, `-c tcp_keepalives_count=${o.keepalive.count}`] : []),
-    '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off', '-c shared_buffers=32MB',
-  ].join(' ');
-  run('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start']);
+    '-p', String(port), '-k', dir, '-c', `listen_addresses=${['127.0.0.1', ...(o.listen ?? [])].join(',')}`, '-c', `max_connections=${o.maxConnections ?? 300}`,
+    ...(o.keepalive ? ['-c', `tcp_keepalives_idle=${o.keepalive.idle}`, '-c', `tcp_keepalives_interval=${o.keepalive.interval}`, '-c', `tcp_keepalives_count=${o.keepalive.count}`] : []),
+    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'shared_buffers=32MB',
+  ];
+  // The server is this process's own child (not pg_ctl's daemon), and gets SIGQUIT (an immediate
+  // shutdown) the moment this process dies, however it dies: no test run leaves a server behind.
+  const prefix = [...(asRoot ? ['--reuid=nobody', '--regid=nogroup', '--clear-groups'] : []), '--pdeathsig', 'QUIT', '--'];
+  const log = path.join(dir, 'log');
+  let server: ChildProcess | null = null;
+  const up = () => {
+    const out = fs.openSync(log, 'a');
+    server = spawn('setpriv', [...prefix, path.join(bin, 'postgres'), '-D', data, ...opts], { cwd: dir, stdio: ['ignore', out, out], env: { ...process.env, LC_ALL: 'C' } });
+    fs.closeSync(out);
+    server.on('error', () => {});
+    server.unref();
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (spawnSync(path.join(bin, 'pg_isready'), ['-q', '-h', dir, '-p', String(port)]).status === 0) return;
+      if (server.pid === undefined || gone(server.pid) || Date.now() > deadline) throw new Error(`postgres did not start: ${fs.readFileSync(log, 'utf8').slice(-2000)}`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  };
+  /** SIGINT: a fast shutdown (clients cut, a clean stop); SIGQUIT: an immediate one. Waits until the server is gone. */
+  const down = (sig: NodeJS.Signals) => {
+    const pid = server?.pid;
+    if (pid === undefined || gone(pid)) return;
+    process.kill(pid, sig);
+    const deadline = Date.now() + 60_000;
+    while (!gone(pid) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  };
+  up();
   const url = `postgresql://taskwatch@127.0.0.1:${port}/postgres`;
   let stopped = false;
   const stop = () => {
     if (stopped) return;
     stopped = true;
-    try {
-      run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
-    } catch {
-      /* already down */
-    }
+    down('SIGQUIT');
     fs.rmSync(dir, { recursive: true, force: true });
   };
   process.on('exit', stop);
@@ -117,13 +149,14 @@ export async function startPostgres(o: PgOptions = {}): Promise<PgServer> {
       return `postgresql://taskwatch@127.0.0.1:${port}/${name}`;
     },
     restart() {
-      run('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(dir, 'log'), '-m', 'fast', '-w', '-t', '60', 'restart']);
+      down('SIGINT');
+      up();
     },
     pause() {
-      run('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop']);
+      down('SIGINT');
     },
     resume() {
-      run('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start']);
+      up();
     },
     stop,
   };

@@ -45,8 +45,8 @@ export class PgBridge {
 
   constructor(
     readonly url: string,
-    /** Turns a failure the worker reports into the error a caller throws. */
-    private readonly error: (e: PgFailure) => Error,
+    /** Turns a failure the worker reports into the error a caller throws (its user may set another). */
+    public error: (e: PgFailure) => Error,
     /** How long a lock may be waited for; the call's own deadline is this plus time to (re)connect. */
     lockMs = 15_000,
   ) {
@@ -54,12 +54,13 @@ export class PgBridge {
     this.waitMs = lockMs;
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
+    this.port.unref(); // answers are taken by receiveMessageOnPort; the port must not keep the process alive
     this.worker = new Worker(workerFile(), { workerData: { url, port: port2, flag: this.flag }, transferList: [port2] });
-    this.worker.unref(); // only a LISTEN keeps the process alive for the connection's sake
     this.worker.on('message', (m: { channel: string; payload: string }) => {
       for (const f of this.listeners.get(m.channel) ?? []) f(m.payload);
     });
     this.worker.on('error', () => {});
+    this.worker.unref(); // after the listeners, which ref it: only a LISTEN keeps the process alive for the connection's sake
     if (lockMs !== 15_000) this.call('setLockTimeout', lockMs);
   }
 

@@ -66,9 +66,10 @@ function reconnectSoon(waitMs = 100): void {
   }, waitMs);
 }
 
-async function q(sql: string, args: unknown[] = []): Promise<{ rows: any[]; rowCount: number }> {
+/** One statement; a `name` makes it prepared once per connection (parsed and planned once). */
+async function q(sql: string, args: unknown[] = [], name?: string): Promise<{ rows: any[]; rowCount: number }> {
   const c = await connection();
-  const r = await c.query(sql, args);
+  const r = await c.query(name ? { name, text: sql, values: args } : { text: sql, values: args });
   return { rows: r.rows, rowCount: r.rowCount ?? 0 };
 }
 
@@ -135,8 +136,8 @@ const launchArgs = (f: any, host: string) => [f.name ?? null, f.info1 ?? null, f
 
 const ops: Record<string, (...a: any[]) => Promise<unknown>> = {
   /** For other tables than the registry's (the demo's): one statement. */
-  async query(sql: string, args: unknown[] = []) {
-    return q(sql, args);
+  async query(sql: string, args: unknown[] = [], name?: string) {
+    return q(sql, args, name);
   },
   async open(create: boolean) {
     await connection();
@@ -378,3 +379,7 @@ port.on('message', (m: { seq: number; op: string; args: unknown[] }) => {
     Atomics.notify(flag, 0);
   });
 });
+
+// Connect at once, while the thread that started this one goes on loading: the first operation
+// finds the connection made (or makes it, and says why it cannot).
+queue = queue.then(() => connection().then(() => {}, () => {}));

@@ -16,6 +16,14 @@ const taskRow = rowMaker<TaskRow>(TASK_COLUMNS);
 const historyRow = rowMaker<HistoryRow>(HISTORY_COLUMNS);
 const historyRows = (json: unknown): HistoryRow[] => (JSON.parse(json as string) as unknown[][]).map(historyRow);
 
+/** A connection started early (prewarm.ts), for the first registry opened at that URL. */
+let warm: PgBridge | undefined;
+
+/** Starts the worker thread and its connection now; the registry opened later at `url` takes it over. */
+export function prewarm(url: string): void {
+  warm ??= new PgBridge(url, (e) => new RegistryError(`database error on ${maskUrl(url)}: ${e.message}`, e.code));
+}
+
 export function openPostgres(url: string, o: { create: boolean; busyMs?: number }): PgRegistry {
   return new PgRegistry(url, o.create, o.busyMs ?? 15_000);
 }
@@ -34,7 +42,11 @@ export class PgRegistry implements Registry {
     busyMs: number,
   ) {
     this.file = maskUrl(dbArg);
-    this.pg = new PgBridge(dbArg, (e) => this.error(e), busyMs);
+    const early = warm?.url === dbArg ? warm : undefined;
+    warm = undefined;
+    this.pg = early ?? new PgBridge(dbArg, (e) => this.error(e), busyMs);
+    this.pg.error = (e) => this.error(e);
+    if (early && busyMs !== 15_000) this.pg.setLockTimeout(busyMs);
     try {
       this.key = this.call('open', create) as string;
     } catch (err) {

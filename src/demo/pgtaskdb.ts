@@ -147,7 +147,7 @@ export class PgTaskDb extends WriteAhead<Write> implements TaskStore {
 
   /** The turn's writes in order, in one call; each claim learns whether it was taken. */
   protected commit(writes: Write[]): void {
-    const r = this.pg.call('query', 'SELECT demo_task_apply($1::jsonb, $2) AS n', [JSON.stringify(writes), this.me]) as { rows: Array<{ n: number[] }> };
+    const r = this.pg.call('query', 'SELECT demo_task_apply($1::jsonb, $2) AS n', [JSON.stringify(writes), this.me], 'demo_task_apply') as { rows: Array<{ n: number[] }> };
     for (const c of this.claims) c.claim.ok = r.rows[0].n[c.at] === 1;
     this.claims = [];
   }
