@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { alive, bin, start, tmpdir, tw, waitFor } from './helpers';
+import { alive, bin, run, start, tmpdir, tw, waitFor } from './helpers';
 import { pgSkip } from './backends';
 import { startPostgres } from './pg-server';
 
@@ -48,7 +48,7 @@ after(() => {
   ip('link', 'del', hostIf);
 });
 
-test('a launcher whose network is cut: its task is LOST within the server\'s TCP keepalive, the launcher still watches it, and its ending is archived once the network is back', { skip, timeout: 120_000 }, async () => {
+test('a launcher in another network namespace: a kill from here reaches it through PostgreSQL; its network cut, its task is LOST within the server\'s TCP keepalive, the launcher still watches it, and its ending is archived once the network is back', { skip, timeout: 120_000 }, async () => {
   // Keepalive 1 s idle, then 3 probes 1 s apart: a silent peer is dropped after about 4 s.
   const pg = await startPostgres({ listen: [`${net}.1`], trust: [`${net}.0/24`], keepalive: { idle: 1, interval: 1, count: 3 } });
   try {
@@ -63,6 +63,14 @@ test('a launcher whose network is cut: its task is LOST within the server\'s TCP
     const live = async () => (await t.json<Array<{ taskid: number; status: string; host: string; pid: number | null }>>('--list'))[0];
     await waitFor(async () => (await live())?.status === 'RUNNING' && (await live())?.pid === child, 15_000, 'RUNNING');
     assert.equal((await live()).host, 'netA');
+
+    // A kill from this host reaches the namespace's launcher only through PostgreSQL (over the veth).
+    const other = start('ip', ['netns', 'exec', ns, process.execPath, bin('launch'), '--db', remote, '--name', 'victim', '--', 'sleep', '300'], { TASKWATCH_HOST: 'netA', TASKWATCH_DB: '' });
+    const victim = await waitFor(async () => (await t.json<Array<{ taskid: number; name: string; pid: number | null }>>('--list')).find((e) => e.name === 'victim' && e.pid), 15_000, 'the victim running');
+    const k = await run(process.execPath, [bin('control'), '--kill', String(victim.taskid), '--grace', '2'], { TASKWATCH_DB: local, TASKWATCH_HOST: 'here' });
+    assert.equal(k.code, 0, k.stderr);
+    assert.equal(await other.exited, 143);
+    assert.equal(alive(victim.pid!), false);
 
     assert.equal(ip('netns', 'exec', ns, 'ip', 'link', 'set', nsIf, 'down').status, 0);
     const cutAt = Date.now();
