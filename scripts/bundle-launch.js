@@ -41,5 +41,5 @@ esbuild.buildSync({
   target: 'node20',
   external: ['pg-native'],
   logLevel: 'warning',
-  outfile: 'dist/src/db/pg-worker.js',
+  outfile: 'dist/src/db/pg-worker.bundle.js',
 });

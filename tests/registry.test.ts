@@ -9,6 +9,7 @@ import { resolveDbPath } from '../src/db/location';
 import { FIXTURES, tmpdir } from './helpers';
 import { eachBackend } from './backends';
 import { openFor } from '../src/db/open';
+import { maskUrl } from '../src/db/pg-bridge';
 
 const launchFields = {
   command: ['true'], feedDir: null, timeoutSec: null, maxTimeSec: null, graceSec: 10, launcher: { pid: process.pid, start: 1 },
@@ -132,4 +133,10 @@ test('location: --db, then $TASKWATCH_DB, then $XDG_STATE_HOME, then ~/.local/st
   assert.equal(resolveDbPath(undefined, { TASKWATCH_DB: '/c.db' }).file, '/c.db');
   assert.equal(resolveDbPath(undefined, { XDG_STATE_HOME: '/st' }).file, '/st/taskwatch/taskwatch.db');
   assert.equal(resolveDbPath(undefined, { HOME: '/home/u' }).file, '/home/u/.local/state/taskwatch/taskwatch.db');
+});
+
+test('a PostgreSQL URL is named without its password, wherever the password is written', () => {
+  assert.equal(maskUrl('postgres://me:s3cret@db.example:5432/tasks'), 'postgres://me:***@db.example:5432/tasks');
+  assert.equal(maskUrl('postgresql://me@db.example/tasks?password=s3cret&sslmode=require'), 'postgresql://me@db.example/tasks?password=***&sslmode=require');
+  assert.equal(maskUrl('postgres://me@db.example/tasks'), 'postgres://me@db.example/tasks');
 });

@@ -13,15 +13,21 @@ export function maskUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    if (u.searchParams.has('password')) u.searchParams.set('password', '***');
     return u.toString();
   } catch {
     return url.replace(/:[^:@/]*@/, ':***@');
   }
 }
 
-/** The worker's file: beside this one, or (from the bundled launch in dist/bin) in dist/src/db. */
+/**
+ * The worker's file: the build's one-file bundle of it with node-postgres (which loads in a fraction
+ * of the time of pg's forty modules), else tsc's; beside this file, or (from the bundled launch in
+ * dist/bin) in dist/src/db.
+ */
 function workerFile(): string {
-  for (const f of [join(__dirname, 'pg-worker.js'), join(__dirname, '..', 'src', 'db', 'pg-worker.js')]) if (existsSync(f)) return f;
+  const dirs = [__dirname, join(__dirname, '..', 'src', 'db')];
+  for (const f of dirs.flatMap((d) => [join(d, 'pg-worker.bundle.js'), join(d, 'pg-worker.js')])) if (existsSync(f)) return f;
   throw new RegistryError('the PostgreSQL client is not built (no pg-worker.js); run npm run build', 'PG_ERROR');
 }
 
