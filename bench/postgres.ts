@@ -121,35 +121,40 @@ async function listTenThousand(pg: PgServer, runs: number): Promise<Figure> {
   }
 }
 
-/** Two controllers with 4 workers each, sharing one demo_task table of zero-second tasks. */
+/**
+ * Two controllers with 4 workers each, sharing one demo_task table of zero-second tasks. Timed
+ * runs as figure 8 times SQLite's (workers quiet, logging to /dev/null); then one more run with the
+ * workers' -v logs, in which every execution of every task is counted.
+ */
 async function sharedDispatch(pg: PgServer, tasks: number, runs: number): Promise<Figure> {
-  const rates: number[] = [];
-  let doubles = 0;
-  for (let i = 0; i < runs; i++) {
+  const one = async (counted: boolean) => {
     const url = await pg.createDb();
     const c = await timed(node, [bin('task-admin'), 'create', '-f', url, '-n', String(tasks), '--max-sleep', '0']);
     if (c.code !== 0) throw new Error(c.stderr);
     const ctls = ['alpha', 'beta'].map((h) => background(node, [bin('task-controller'), '-v', '-p', '0', '-d', url, '--interval', '60'], { TASKWATCH_HOST: h }));
     const ports = await Promise.all(ctls.map(async (ctl) => Number((await until(() => /listening on 127\.0\.0\.1:(\d+)/.exec(ctl.err()), 10000, 'a controller'))![1])));
-    const ws = ports.flatMap((port, k) => [0, 1, 2, 3].map((j) => background(node, [bin('task-worker'), '-v', '-p', String(port), '-w', `w${k}${j}`, '--log', '/dev/null'])));
+    const ws = ports.flatMap((port, k) => [0, 1, 2, 3].map((j) => background(node, [bin('task-worker'), ...(counted ? ['-v'] : []), '-p', String(port), '-w', `w${k}${j}`, '--log', '/dev/null'])));
     const codes = await Promise.all(ctls.map((x) => x.exited));
     await Promise.all(ws.map((w) => w.exited));
     const stamp = (text: string, re: RegExp) => Date.parse(new RegExp(`^(\\S+) task-controller: ${re.source}`, 'm').exec(text)?.[1] ?? '');
     const start = Math.min(...ctls.map((x) => stamp(x.err(), /worker \S+ connected/)));
     const end = Math.max(...ctls.map((x) => stamp(x.err(), /all tasks done/)));
     const done = Number((await sql<{ n: string }>(url, 'SELECT COUNT(*) AS n FROM demo_task WHERE state = 3'))[0].n);
+    if (codes.some((x) => x !== 0) || done !== tasks || !(end > start)) throw new Error(`controllers exited ${codes} with ${done}/${tasks} done`);
     const seen = new Map<string, number>();
     for (const w of ws) for (const m of w.err().matchAll(/task (\S+): done/g)) seen.set(m[1], (seen.get(m[1]) ?? 0) + 1);
-    doubles += [...seen.values()].filter((k) => k > 1).length;
-    if (codes.some((x) => x !== 0) || done !== tasks || seen.size !== tasks || !(end > start)) throw new Error(`controllers exited ${codes} with ${done}/${tasks} done, ${seen.size} seen`);
-    rates.push(tasks / ((end - start) / 1000));
-  }
+    if (counted && seen.size !== tasks) throw new Error(`${seen.size} of ${tasks} tasks seen done in the workers' logs`);
+    return { rate: tasks / ((end - start) / 1000), twice: [...seen.values()].filter((k) => k > 1).length };
+  };
+  const rates: number[] = [];
+  for (let i = 0; i < runs; i++) rates.push((await one(false)).rate);
+  const counted = await one(true);
   return {
     name: `PostgreSQL: dispatch throughput of two controllers sharing one table (${tasks} zero-second tasks, 2 x 4 workers)`,
-    value: `${spread(rates, (x) => `${Math.round(x)} tasks/s`)}; ${doubles} done twice`,
+    value: `${spread(rates, (x) => `${Math.round(x)} tasks/s`)}; in a counted run (${Math.round(counted.rate)} tasks/s with the workers' logs) ${counted.twice} done twice`,
     target: '>= 5,000/s, 0 twice',
-    pass: median(rates) >= 5000 && doubles === 0,
-    how: `median of ${runs}; from the first worker's connection to the last "all tasks done", by the controllers' log stamps; executions counted in the workers' -v logs`,
+    pass: median(rates) >= 5000 && counted.twice === 0,
+    how: `median of ${runs}, measured as figure 8 (workers logging to /dev/null); from the first worker's connection to the last "all tasks done", by the controllers' log stamps; then one run with the workers' -v logs, every execution counted`,
   };
 }
 
