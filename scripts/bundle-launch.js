@@ -15,16 +15,13 @@ const banner = [
   "process.on('SIGUSR1', function () {});",
 ].join('\n');
 
+/** What both bundles are: one minified file for Node 20, names kept for stack traces. */
+const common = { bundle: true, minifyWhitespace: true, minifySyntax: true, keepNames: true, platform: 'node', target: 'node20', logLevel: 'warning' };
+
 esbuild.buildSync({
+  ...common,
   entryPoints: ['bin/launch.ts'],
-  bundle: true,
-  minifyWhitespace: true,
-  minifySyntax: true,
-  keepNames: true,
-  platform: 'node',
-  target: 'node20',
   external: ['better-sqlite3/build/Release/better_sqlite3.node'],
-  logLevel: 'warning',
   banner: { js: banner },
   outfile: 'dist/bin/launch.js',
 });
@@ -32,14 +29,8 @@ esbuild.buildSync({
 // The PostgreSQL connection's worker thread, with node-postgres, in one file too: a launcher or a
 // control on PostgreSQL starts it every time, and one file loads in a fraction of the time of pg's forty.
 esbuild.buildSync({
+  ...common,
   entryPoints: ['src/db/pg-worker.ts'],
-  bundle: true,
-  minifyWhitespace: true,
-  minifySyntax: true,
-  keepNames: true,
-  platform: 'node',
-  target: 'node20',
   external: ['pg-native'],
-  logLevel: 'warning',
   outfile: 'dist/src/db/pg-worker.bundle.js',
 });
