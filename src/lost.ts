@@ -6,7 +6,7 @@ import { endTask } from './archive';
 import { heartbeatOf } from './feedback/file';
 import { isCgroupDir, removeCgroup } from './proc/cgroup';
 import { isLauncher } from './proc/identity';
-import { hostName } from './proc/host';
+import { isThisHost } from './proc/host';
 import { members, survey, type TaskTarget } from './proc/members';
 import { terminate } from './proc/terminate';
 
@@ -21,11 +21,8 @@ import { terminate } from './proc/terminate';
  */
 export const launcherAlive = (t: LaunchedTask): boolean => t.launcher !== null && (t.launcherLock ?? isLauncher(t.launcher.pid, t.launcher.start));
 
-/**
- * True when the task runs on this host. Only then may its pids be looked at or signalled: a pid
- * recorded by another host names some unrelated process here.
- */
-export const isHere = (t: LaunchedTask): boolean => t.host === null || t.host === hostName();
+/** True when the task runs on this host: only then may its processes be touched (see isThisHost). */
+export const isHere = (t: LaunchedTask): boolean => isThisHost(t.host);
 
 /** What is said of a LOST task of another host: nothing here may touch its processes. */
 export const elsewhereNote = (t: LaunchedTask): string =>

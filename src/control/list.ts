@@ -5,7 +5,7 @@ import type { ListEntry } from './entries';
 import type { Task } from '../task/model';
 import { viewOf } from './live';
 import { usageOf } from '../proc/usage';
-import { hostName } from '../proc/host';
+import { hostName, isThisHost } from '../proc/host';
 import { tables } from './tables';
 
 /** The live tasks as control --list shows them, with each running task's CPU and memory. */
@@ -51,7 +51,7 @@ export function entriesOf(tasks: Task[], now: number): ListEntry[] {
 function sampleUsage(entries: ListEntry[]): ListEntry[] {
   // Only this host's processes can be read; another host's pid names some unrelated process here.
   const here = hostName();
-  const sampled = entries.filter((e) => e.pid != null && e.status !== 'RESERVED' && e.status !== 'LOST' && (e.host === null || e.host === here));
+  const sampled = entries.filter((e) => e.pid != null && e.status !== 'RESERVED' && e.status !== 'LOST' && isThisHost(e.host, here));
   const usage = usageOf(sampled.map((e) => e.pid as number));
   for (const e of sampled) {
     const u = usage.get(e.pid as number);

@@ -3,7 +3,7 @@ import { basename, dirname } from 'node:path';
 import { ExitError, EXIT } from '../errors';
 import { parseId } from '../cli/args';
 import type { Registry } from '../db/registry';
-import { hostName } from '../proc/host';
+import { isThisHost } from '../proc/host';
 import { openRegular } from '../safe-open';
 import { recordedStatus } from '../task/outcome';
 import type { Command } from './command';
@@ -31,7 +31,7 @@ function logFiles(reg: Registry, id: number): string[] {
   const files = [...new Set(paths.filter((p): p is string => p !== null))];
   if (files.length === 0) throw new ExitError(`task ${id} was launched without --log, so its output was not kept`, EXIT.refused);
   // Log paths are the task's host's: here they would name some other file, or none.
-  if (host !== null && host !== hostName()) throw new ExitError(`task ${id} ran on host ${host}; its logs are there (${files.join(', ')}): run control --logs on ${host}`, EXIT.refused);
+  if (!isThisHost(host)) throw new ExitError(`task ${id} ran on host ${host}; its logs are there (${files.join(', ')}): run control --logs on ${host}`, EXIT.refused);
   return files;
 }
 

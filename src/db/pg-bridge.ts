@@ -39,6 +39,28 @@ interface Reply {
 
 export type PgFailure = { code: string; message: string };
 
+/**
+ * A failure the worker reports, in a sentence about the server at `where`: the caller's own words
+ * for its own codes (`own`), else the ones every user of a connection shares.
+ */
+export function pgError(where: string, e: PgFailure, own: (e: PgFailure) => string | undefined = () => undefined): RegistryError {
+  const why = own(e) ?? (() => {
+    switch (e.code) {
+      case 'PG_UNREACHABLE':
+        return `cannot reach PostgreSQL at ${where}: ${e.message}`;
+      case 'PG_NODB':
+        return `PostgreSQL at ${where} has no such database (${e.message}); create it first (createdb)`;
+      case 'PG_AUTH':
+        return `PostgreSQL at ${where} refused the login: ${e.message}`;
+      case 'PG_BUSY':
+        return `${where}: a row stayed locked by another writer for longer than the lock timeout; try again`;
+      default:
+        return `database error on ${where}: ${e.message}`;
+    }
+  })();
+  return new RegistryError(why, e.code);
+}
+
 export class PgBridge {
   readonly where: string;
   private readonly worker: Worker;
@@ -52,7 +74,7 @@ export class PgBridge {
   constructor(
     readonly url: string,
     /** Turns a failure the worker reports into the error a caller throws (its user may set another). */
-    public error: (e: PgFailure) => Error,
+    public error: (e: PgFailure) => Error = (e) => pgError(maskUrl(url), e),
     /** How long a lock may be waited for; the call's own deadline is this plus time to (re)connect. */
     lockMs = 15_000,
   ) {

@@ -4,6 +4,7 @@
 // The connection also LISTENs, and forwards notifications to the main thread as they come.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Client, types } from 'pg';
+import { historyWhere } from './history-filter';
 import { CHANGES, HISTORY_COLUMNS, KILLS, lockSpace, PG_MIGRATIONS, PG_SCHEMA_VERSION, TASK_COLUMNS } from './pg-schema';
 
 types.setTypeParser(20, (v: string) => Number(v)); // bigint ids and counts fit a double
@@ -106,17 +107,6 @@ async function json(select: string, args: unknown[], columns: readonly string[],
 }
 const tasksJson = (where: string, args: unknown[], order = 'x.id') => json(`${SELECT_TASKS} ${where}`, [ns, ...args], TASK_COLUMNS, order);
 const historyJson = (select: string, args: unknown[], order: string) => json(select, args, HISTORY_COLUMNS, order);
-
-function historyWhere(f: { name?: string; outcome?: string; host?: string }, first: number): { w: string; args: string[] } {
-  const where: string[] = [];
-  const args: string[] = [];
-  for (const [column, v] of [['taskname', f.name], ['outcome', f.outcome], ['host', f.host]] as const) {
-    if (v === undefined) continue;
-    args.push(v);
-    where.push(`${column} = $${first + args.length - 1}`);
-  }
-  return { w: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
-}
 
 const sweep = async (now: number) => (await q(`DELETE FROM tasks WHERE status = 'RESERVED' AND expires <= $1`, [now])).rowCount;
 
@@ -328,14 +318,14 @@ const ops: Record<string, (...a: any[]) => Promise<unknown>> = {
   liveTasks: (now: number) => tasksJson(`WHERE NOT (t.status = 'RESERVED' AND t.expires <= $2)`, [now]),
   tasksNamed: (name: string) => tasksJson('WHERE t.name = $2', [name]),
   async history(o: { name?: string; outcome?: string; host?: string; limit: number; offset?: number }) {
-    const { w, args } = historyWhere(o, 1);
+    const { w, args } = historyWhere(o, (n) => `$${n}`);
     return historyJson(`SELECT * FROM history ${w} ORDER BY id DESC LIMIT $${args.length + 1} OFFSET $${args.length + 2}`, [...args, o.limit, o.offset ?? 0], 'x.id DESC');
   },
   historyAfter: (id: number) => historyJson(`SELECT * FROM history WHERE id > $1`, [id], 'x.id'),
   historyOf: async (taskid: number) => (await q(`SELECT * FROM history WHERE taskid = $1 ORDER BY id DESC LIMIT 1`, [taskid])).rows[0],
   release: async (id: number) => (await q(`DELETE FROM tasks WHERE id = $1 AND status = 'RESERVED'`, [id])).rowCount === 1,
   async historyCount(f: { name?: string; outcome?: string; host?: string }) {
-    const { w, args } = historyWhere(f, 1);
+    const { w, args } = historyWhere(f, (n) => `$${n}`);
     return (await q(`SELECT COUNT(*) AS n FROM history ${w}`, args)).rows[0].n as number;
   },
   clearHistory: async () => (await q(`DELETE FROM history`)).rowCount,

@@ -1,11 +1,11 @@
-import { RegistryError } from './errors';
-import { maskUrl, PgBridge } from './pg-bridge';
+import type { RegistryError } from './errors';
+import { maskUrl, pgError, PgBridge, type PgFailure } from './pg-bridge';
 import { stateDir } from './location';
 import { CHANGES, HISTORY_COLUMNS, KILLS, rowMaker, TASK_COLUMNS } from './pg-schema';
 import { hostName } from '../proc/host';
 import type { Infos, LaunchedTask, Pool, PoolOptions, ProcessId, RecordedStatus, Task } from '../task/model';
 import {
-  DEFAULT_TTL_SEC, nowSec, toPool, toTask,
+  DEFAULT_TTL_SEC, mayClaimPool, nowSec, toPool, toTask,
   type ArchivedEnding, type ClaimResult, type HistoryFilter, type HistoryRow, type LaunchFields, type PoolRow, type Registry, type ReserveResult, type TaskRow,
 } from './registry';
 
@@ -21,7 +21,7 @@ let warm: PgBridge | undefined;
 
 /** Starts the worker thread and its connection now; the registry opened later at `url` takes it over. */
 export function prewarm(url: string): void {
-  warm ??= new PgBridge(url, (e) => new RegistryError(`database error on ${maskUrl(url)}: ${e.message}`, e.code));
+  warm ??= new PgBridge(url);
 }
 
 export function openPostgres(url: string, o: { create: boolean; busyMs?: number }): PgRegistry {
@@ -59,29 +59,20 @@ export class PgRegistry implements Registry {
     return this.pg.call(op, ...args);
   }
 
-  private error(e: { code: string; message: string }): RegistryError {
-    const where = this.file;
-    const why = (() => {
-      switch (e.code) {
-        case 'PG_UNREACHABLE':
-          return `cannot reach PostgreSQL at ${where}: ${e.message}`;
-        case 'PG_NODB':
-          return `PostgreSQL at ${where} has no such database (${e.message}); create it first (createdb)`;
-        case 'PG_AUTH':
-          return `PostgreSQL at ${where} refused the login: ${e.message}`;
-        case 'PG_BUSY':
-          return `${where}: a row stayed locked by another writer for longer than the lock timeout; try again`;
+  /** The registry's own failures in words; the rest as for any connection. */
+  private error(e: PgFailure): RegistryError {
+    return pgError(this.file, e, (f) => {
+      switch (f.code) {
         case 'ENOREGISTRY':
-          return `there is no taskwatch registry in ${where}; launch or control --reserve creates it`;
+          return `there is no taskwatch registry in ${this.file}; launch or control --reserve creates it`;
         case 'FOREIGN':
-          return `${where} holds a tasks table that is not a taskwatch registry; point --db at another database`;
+          return `${this.file} holds a tasks table that is not a taskwatch registry; point --db at another database`;
         case 'TASKWATCH_NEWER':
-          return `${where}: ${e.message}`;
+          return `${this.file}: ${f.message}`;
         default:
-          return `database error on ${where}: ${e.message}`;
+          return undefined;
       }
-    })();
-    return new RegistryError(why, e.code);
+    });
   }
 
   close(): void {
@@ -178,7 +169,7 @@ export class PgRegistry implements Registry {
   /** Takes the pool unless a live supervisor holds it: decided here (only this host can prove a pid), written only if the row did not change meanwhile. */
   claimPool(name: string, me: ProcessId, alive: (p: ProcessId) => boolean, now = nowSec()): boolean {
     const p = this.pool(name);
-    if (!p || (p.supervisor && !(p.supervisor.pid === me.pid && p.supervisor.start === me.start) && alive(p.supervisor))) return false;
+    if (!mayClaimPool(p, me, alive)) return false;
     return this.call('setSupervisor', name, me.pid, me.start, now, p.supervisor) as boolean;
   }
 

@@ -3,6 +3,9 @@ import type { EndingFields, Outcome } from '../task/outcome';
 import type { RestartPolicy, RestartRule } from '../task/restart';
 import { feedbackFileName } from '../feedback/file';
 import { cgroupNameOk } from '../proc/cgroup-name';
+import type { HistoryFilter } from './history-filter';
+
+export { historyWhere, type HistoryFilter } from './history-filter';
 
 /** A tasks row as either database returns it; it becomes a Task at this file's edge and nowhere else. */
 export interface TaskRow {
@@ -139,23 +142,9 @@ export interface OpenOptions {
   busyMs?: number;
 }
 
-/** Which history rows: by task name, outcome and host, each when given. */
-export interface HistoryFilter {
-  name?: string;
-  outcome?: string;
-  host?: string;
-}
-
-export function historyWhere(f: HistoryFilter): { w: string; args: string[] } {
-  const where: string[] = [];
-  const args: string[] = [];
-  for (const [column, v] of [['taskname', f.name], ['outcome', f.outcome], ['host', f.host]] as const) {
-    if (v === undefined) continue;
-    where.push(`${column} = ?`);
-    args.push(v);
-  }
-  return { w: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
-}
+/** A supervisor may take a pool that exists and is held by no other live supervisor (`alive` proves a pid on this host). */
+export const mayClaimPool = (p: Pool | undefined, me: ProcessId, alive: (p: ProcessId) => boolean): p is Pool =>
+  p !== undefined && !(p.supervisor && !(p.supervisor.pid === me.pid && p.supervisor.start === me.start) && alive(p.supervisor));
 
 /** The edge: a row to a Task. The feedback file's name is derived here, never read back from the row. */
 export function toTask(r: TaskRow, key: string): Task {

@@ -8,7 +8,7 @@ import { watchRegistry } from './changes';
 import { hostName } from '../proc/host';
 import type { Infos, LaunchedTask, Pool, PoolOptions, ProcessId, RecordedStatus, Task } from '../task/model';
 import {
-  ANY_TASK, DEFAULT_TTL_SEC, historyWhere, nowSec, toPool, toTask,
+  ANY_TASK, DEFAULT_TTL_SEC, historyWhere, mayClaimPool, nowSec, toPool, toTask,
   type ArchivedEnding, type ClaimResult, type HistoryFilter, type HistoryRow, type LaunchFields, type OpenOptions, type PoolRow, type Registry, type ReserveResult, type TaskRow,
 } from './registry';
 
@@ -375,7 +375,7 @@ export class SqliteRegistry implements Registry {
     return this.db
       .transaction(() => {
         const p = this.pool(name);
-        if (!p || (p.supervisor && !(p.supervisor.pid === me.pid && p.supervisor.start === me.start) && alive(p.supervisor))) return false;
+        if (!mayClaimPool(p, me, alive)) return false;
         this.db.prepare(`UPDATE pools SET supervisor_pid = ?, supervisor_start = ?, supervised_since = ? WHERE name = ?`).run(me.pid, me.start, now, name);
         return true;
       })

@@ -1,5 +1,4 @@
-import { maskUrl, PgBridge, type PgFailure } from '../db/pg-bridge';
-import { RegistryError } from '../db/errors';
+import { maskUrl, pgError, PgBridge, type PgFailure } from '../db/pg-bridge';
 import { TaskState, WriteAhead, type Claim, type TaskRecord, type TaskStore } from './taskdb';
 
 // The demo_task table on PostgreSQL, shared by controllers on several hosts (ExecQueues' job table).
@@ -47,18 +46,9 @@ export const PG_CREATE_TABLE = `CREATE TABLE IF NOT EXISTS demo_task (task_name 
 
 const COLUMNS = 'task_name, sleep_time, state, worker, assign_time, complete_time';
 
-function describe(where: string, e: PgFailure): RegistryError {
-  switch (e.code) {
-    case 'PG_UNREACHABLE':
-      return new RegistryError(`cannot reach PostgreSQL at ${where}: ${e.message}`, e.code);
-    case 'PG_NODB':
-      return new RegistryError(`PostgreSQL at ${where} has no such database (${e.message})`, e.code);
-    case 'PG_42P01':
-      return new RegistryError(`${where} has no demo_task table; create it with task-admin create -f URL`, e.code);
-    default:
-      return new RegistryError(`database error on ${where}: ${e.message}`, e.code);
-  }
-}
+/** A missing table in words; every other failure as for any connection. */
+const describe = (where: string, e: PgFailure) =>
+  pgError(where, e, (f) => (f.code === 'PG_42P01' ? `${where} has no demo_task table; create it with task-admin create -f URL` : undefined));
 
 /** Opens the table at a postgres:// URL, creating it if `create` (task-admin); the controller needs it to exist. */
 export function openPgTaskDb(url: string, create: boolean): PgBridge {

@@ -6,7 +6,7 @@ import { entriesOf } from '../control/list';
 import type { LaunchedTask, Task } from '../task/model';
 import { readFeedbackFile } from '../feedback/file';
 import { usageOf } from '../proc/usage';
-import { hostName } from '../proc/host';
+import { hostName, isThisHost } from '../proc/host';
 import { poolEntries } from '../control/pools';
 
 // What the server knows of the registry, kept current by events: the registry's WAL (every status a
@@ -270,7 +270,7 @@ export class Feed {
     else if (launched.some((t) => t.launcher !== null && !pidExists(t.launcher.pid))) this.rederive(false, true);
     const here = hostName();
     const running = [...this.tasks.values()].map((t) => t.entry)
-      .filter((e) => e.pid !== null && e.status !== 'LOST' && e.status !== 'RESERVED' && e.status !== 'BACKOFF' && (e.host === null || e.host === here));
+      .filter((e) => e.pid !== null && e.status !== 'LOST' && e.status !== 'RESERVED' && e.status !== 'BACKOFF' && isThisHost(e.host, here));
     if (running.length === 0) return;
     const usage = usageOf(running.map((e) => e.pid as number));
     const out: Array<{ taskid: number; cpu: number | null; memory: number | null }> = [];
