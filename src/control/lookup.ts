@@ -2,7 +2,7 @@ import { ExitError, EXIT } from '../errors';
 import type { Registry } from '../db/registry';
 import { readFeedbackFile } from '../feedback/file';
 import { feedbackObject } from './entries';
-import { isHere } from '../lost';
+import { isThisHost } from '../proc/host';
 
 /** The sentence for an id with no live row: ended already, or never issued. */
 export function describeUnknown(reg: Registry, id: number, consequence: string): ExitError {
@@ -18,7 +18,7 @@ export function feedbackOf(reg: Registry, id: number): Record<string, unknown> {
     if (t.state === 'RESERVED') throw new ExitError(`task ${id} is reserved and has not started; it has no feedback yet`, EXIT.refused);
     if (!t.watch) throw new ExitError(`task ${id} was launched without --feedpath, so it has no feedback file`, EXIT.refused);
     // A live task's file is on its own host; history has the final feedback for any host to read.
-    if (!isHere(t)) throw new ExitError(`task ${id} runs on host ${t.host}; its feedback file ${t.watch.feedFile} is there until it ends (then history has it): run control --feedback on ${t.host}`, EXIT.refused);
+    if (!isThisHost(t.host)) throw new ExitError(`task ${id} runs on host ${t.host}; its feedback file ${t.watch.feedFile} is there until it ends (then history has it): run control --feedback on ${t.host}`, EXIT.refused);
     try {
       const r = readFeedbackFile(t.watch.feedFile);
       // Gone: deleted by the task, or archived and removed since the row was read; then history has it.

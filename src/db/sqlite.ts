@@ -147,6 +147,8 @@ export class SqliteRegistry implements Registry {
   readonly key: string;
   readonly home: string;
   private readonly identity: string | null;
+  private readonly killListeners = new Set<(id: number) => void>();
+  private stopKillWatch: (() => void) | null = null;
 
   constructor(
     readonly db: Database.Database,
@@ -168,13 +170,24 @@ export class SqliteRegistry implements Registry {
   /**
    * The file cannot say which task a change was for: every change calls `onKill` with ANY_TASK, and
    * the listener reads its own tasks' requests. (A plain launcher never listens on SQLite: control
-   * signals it. A pool's supervisor, which watches many tasks, does.)
+   * signals it. A pool's supervisor, which watches many tasks, does: one watch of the file serves all
+   * its instances.)
    */
   onKillRequest(onKill: (id: number) => void): () => void {
-    return watchRegistry(this.file, () => onKill(ANY_TASK));
+    this.killListeners.add(onKill);
+    this.stopKillWatch ??= watchRegistry(this.file, () => this.killListeners.forEach((f) => f(ANY_TASK)));
+    return () => {
+      if (this.killListeners.delete(onKill) && this.killListeners.size === 0) this.unwatchKills();
+    };
+  }
+
+  private unwatchKills(): void {
+    this.stopKillWatch?.();
+    this.stopKillWatch = null;
   }
 
   close(): void {
+    this.unwatchKills();
     this.db.close();
   }
 
