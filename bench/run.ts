@@ -357,7 +357,7 @@ ${table}
 
 What launch loads: Node's built-ins (fs, path, child_process, events, os, string_decoder), better-sqlite3,
 and taskwatch's own modules for the registry, the feedback grammar, /proc identity and group
-termination. No yargs (arguments are parsed by hand), no chokidar (fs.watch on the directory),
+termination. No yargs (arguments are parsed by hand), no chokidar, no inotify (a timer per threshold),
 no cli-table3 (that is control's). The package is CommonJS: an ES module launcher
 measured about 0.7 MB more per process. At build time esbuild bundles launch and better-sqlite3's
 JavaScript into one file (no module resolution at start-up: about 10 ms and 1 MB less), with named

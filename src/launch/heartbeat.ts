@@ -1,15 +1,16 @@
-import { watch, type FSWatcher } from 'node:fs';
-import { basename, dirname } from 'node:path';
 import { heartbeatOf, type Beat } from '../feedback/file';
 import { statusForAge, type WatchedStatus } from '../task/status';
 import { longTimeout, type LongTimer } from '../timer';
 
 /**
- * Watches a feedback file by event, never by polling. One timer is armed for the next threshold
- * (25%, 50%, 100% of the timeout). While the task is RUNNING, a write only needs to move the
- * deadline, so the event handler does nothing and the pending timer, when it fires, looks at the
- * file and re-arms from it; a write after SILENT or STALLED is acted on at once. A quiet task thus
- * costs one wake-up per threshold, and a chatty one a filename compare per write.
+ * Watches a feedback file by deadline alone: no inotify, no polling. One timer is armed for the
+ * next threshold (25%, 50%, 100% of the timeout); when it fires, the file's times are read and the
+ * timer re-armed from them. Enforcement needs nothing more, so a task costs one wake-up per
+ * threshold whatever its write rate and whoever shares its directory, and a launcher holds no
+ * inotify instance (Linux allows 128 per user: a thousand launchers would exhaust them, and every
+ * other program of that user with them). The price: a task that writes again after SILENT shows
+ * RUNNING in the registry's stored row only at the next threshold; readers (control, the server)
+ * derive the status from the file's mtime anyway, so what they show is true at once.
  *
  * Quiet time is measured on the monotonic clock: a change of the file's times since the last look
  * is a heartbeat, placed by its ctime (which only the kernel sets) but never earlier than that last
@@ -19,7 +20,6 @@ import { longTimeout, type LongTimer } from '../timer';
 export class HeartbeatWatch {
   private status: WatchedStatus = 'RUNNING';
   private timer: LongTimer | undefined;
-  private watcher: FSWatcher | undefined;
   private stopped = false;
   private beatMono: number;
   private lookedMono: number;
@@ -36,28 +36,12 @@ export class HeartbeatWatch {
   }
 
   start(): void {
-    const base = basename(this.file);
-    try {
-      // The directory, not the file: the file may be replaced by a rename.
-      this.watcher = watch(dirname(this.file), (_event, name) => {
-        if (this.status !== 'RUNNING' && (name === base || name === null)) this.check();
-      });
-      this.watcher.on('error', () => this.unwatch()); // e.g. the directory was removed: timers still judge
-    } catch {
-      this.watcher = undefined;
-    }
     this.check();
   }
 
   stop(): void {
     this.stopped = true;
     this.timer?.cancel();
-    this.unwatch();
-  }
-
-  private unwatch(): void {
-    this.watcher?.close();
-    this.watcher = undefined;
   }
 
   private check(): void {

@@ -1,4 +1,4 @@
-import { accessSync, constants as fsc, mkdirSync, readdirSync, readFileSync, rmdirSync, statfsSync, watch, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsc, mkdirSync, readdirSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CGROUP_PARENT, cgroupLeaf } from './cgroup-name';
 
@@ -88,30 +88,6 @@ export function killCgroup(dir: string): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-}
-
-/** Resolves true once the cgroup is empty (told by inotify on cgroup.events), or false after `ms`. */
-export function waitEmpty(dir: string, ms: number): Promise<boolean> {
-  if (!isPopulated(dir)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    let w: ReturnType<typeof watch> | undefined;
-    const done = (v: boolean) => {
-      clearTimeout(timer);
-      w?.close();
-      resolve(v);
-    };
-    const timer = setTimeout(() => done(!isPopulated(dir)), ms);
-    try {
-      w = watch(join(dir, 'cgroup.events'), () => {
-        if (!isPopulated(dir)) done(true);
-      });
-      w.on('error', () => done(!isPopulated(dir)));
-    } catch {
-      done(!isPopulated(dir));
-      return;
-    }
-    if (!isPopulated(dir)) done(true); // emptied before the watch was in place
-  });
 }
 
 /** Removes an empty cgroup and any empty ones below it; a cgroup still in use stays. */

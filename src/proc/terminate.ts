@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { alive, signalTask, type TaskTarget } from './members';
-import { waitEmpty } from './cgroup';
 
 export type TerminateResult = 'terminated' | 'killed' | 'gone';
 
@@ -11,9 +10,10 @@ const AFTER_KILL_MS = 5000;
 
 /**
  * SIGTERM to the task's processes, then SIGKILL to whatever remains after `graceMs`, even when
- * the leader has already exited. A cgroup says by inotify when it is empty; a process group's
- * members are not our children, so nothing tells us when they go: only during this bounded window
- * is it polled.
+ * the leader has already exited. The members are not our children, so nothing tells us when they
+ * go: only during this bounded window are they polled (the cgroup's populated flag, or the proven
+ * pids). Not inotify on cgroup.events: a launcher holds no inotify instance, so a thousand tasks
+ * killed at once cannot exhaust the user's 128 and skip their grace (a failed watch did).
  */
 export async function terminate(t: TaskTarget, graceMs: number): Promise<TerminateResult> {
   if (signalTask(t, 'SIGTERM') === 0) return 'gone';
@@ -25,7 +25,6 @@ export async function terminate(t: TaskTarget, graceMs: number): Promise<Termina
 }
 
 async function emptied(t: TaskTarget, ms: number): Promise<boolean> {
-  if (t.cgroup) return waitEmpty(t.cgroup, ms);
   const deadline = Date.now() + ms;
   for (let i = 0; ; i++) {
     if (!alive(t)) return true;
