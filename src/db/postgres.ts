@@ -205,6 +205,12 @@ export class PgRegistry implements Registry {
     return historyRows(this.call('history', o));
   }
 
+  /** Rows only: PostgreSQL's text of a number differs from JavaScript's, and the page is small. */
+  historyJson(o: HistoryFilter & { limit: number }): { items: Array<string | HistoryRow>; lowest: number | null } {
+    const rows = this.history(o);
+    return { items: rows, lowest: rows.length ? rows[rows.length - 1].id : null };
+  }
+
   historyAfter(id: number): HistoryRow[] {
     return historyRows(this.call('historyAfter', id));
   }

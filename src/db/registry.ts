@@ -274,6 +274,12 @@ export interface Registry {
   tasksNamed(name: string): Task[];
   history(o: HistoryFilter & { limit: number; offset?: number }): HistoryRow[];
   historyAfter(id: number): HistoryRow[];
+  /**
+   * A page of history as `history` gives it, each row either as the JSON text of its entry (what
+   * `historyEntry` in src/control/entries.ts makes of it), built by the database where it can, or as
+   * the row, for the caller to map; and the lowest id in the page (null when it is empty).
+   */
+  historyJson(o: HistoryFilter & { limit: number }): { items: Array<string | HistoryRow>; lowest: number | null };
   historyOf(taskid: number): HistoryRow | undefined;
   release(id: number): boolean;
   historyCount(f?: HistoryFilter): number;
