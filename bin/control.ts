@@ -105,7 +105,7 @@ async function main(): Promise<number> {
   const command: Entry = COMMANDS[given[0]];
   const extra = (a as { '--'?: Array<string | number> })['--'];
   if (extra && extra.length > 0 && a.scale === undefined) throw new ExitError('a command after -- goes with --scale NAME N', EXIT.usage);
-  const args = { ...a, json: a.json === true, command: extra?.map(String), launchBin: path.join(__dirname, 'launch.js') } as unknown as ControlArgs;
+  const args = { ...a, json: a.json === true, command: extra?.map(String), launchBin: path.join(__dirname, 'launch.js'), webDir: path.join(__dirname, '..', 'web') } as unknown as ControlArgs;
   const run = command.load()(args); // usage errors before any registry is opened
   const reg = openFor(a.db, { create: command.creates });
   try {

@@ -26,6 +26,17 @@ esbuild.buildSync({
   outfile: 'dist/bin/launch.js',
 });
 
+// control in one file too: it runs for every --list, and Node resolving and reading its ~60 modules
+// (yargs' among them) was most of its start. Each command's module is still evaluated only when it
+// runs (esbuild keeps a lazy require lazy). The server's fastify stays a plain require: --serve is
+// one long-running process, and fastify loads some of its parts by name.
+esbuild.buildSync({
+  ...common,
+  entryPoints: ['bin/control.ts'],
+  external: ['better-sqlite3/build/Release/better_sqlite3.node', 'fastify', '@fastify/*', 'chokidar'],
+  outfile: 'dist/bin/control.js',
+});
+
 // The PostgreSQL connection's worker thread, with node-postgres, in one file too: a launcher or a
 // control on PostgreSQL starts it every time, and one file loads in a fraction of the time of pg's forty.
 esbuild.buildSync({

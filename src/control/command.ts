@@ -36,6 +36,8 @@ export interface ControlArgs {
   backoff?: string;
   logMax?: string;
   logKeep?: string;
+  /** The page's built files (dist/web), found from the bin as launchBin is. */
+  webDir: string;
   /** --serve's address and port. */
   host?: string;
   port?: string;

@@ -1,5 +1,4 @@
 import { isIP } from 'node:net';
-import { join } from 'node:path';
 import { ExitError, EXIT } from '../errors';
 import { stateDir } from '../db/location';
 import type { Command } from './command';
@@ -21,7 +20,7 @@ export const command: Command = (a) => {
     const { token, file } = loadToken(stateDir());
     let served: Awaited<ReturnType<typeof startServer>>;
     try {
-      served = await startServer({ reg, host, port: Number(portText), token, launchBin: a.launchBin, webDir: join(__dirname, '..', '..', 'web') });
+      served = await startServer({ reg, host, port: Number(portText), token, launchBin: a.launchBin, webDir: a.webDir });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE') throw new ExitError(`port ${portText} on ${host} is in use; choose another with --port`, EXIT.refused);
