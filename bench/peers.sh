@@ -1,7 +1,7 @@
 #!/bin/sh
-# The peers npm run bench measures taskwatch beside: pm2 (from the npm registry, into bench/.peers,
-# never globally) and supervisord (Debian's supervisor package, installed only as root); and Debian's
-# chromium, which shows control --serve's page.
+# The peers npm run bench -- --peers measures taskwatch beside: pm2 (from the npm registry, into
+# bench/.peers, never globally), supervisord and nq (Debian's supervisor and nq packages, installed only
+# as root; GNU timeout is coreutils); and Debian's chromium, which shows control --serve's page.
 # Idempotent and quiet when both are there; a peer that cannot be installed is reported, not fatal.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,6 +18,15 @@ if ! command -v supervisord >/dev/null 2>&1; then
       || echo "bench: could not install supervisor; its figures are skipped" >&2
   else
     echo "bench: supervisord is not installed (apt-get install supervisor, as root); its figures are skipped" >&2
+  fi
+fi
+if ! command -v nq >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bench: installing Debian's nq package" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nq) >/dev/null 2>&1 \
+      || echo "bench: could not install nq; its figures are skipped" >&2
+  else
+    echo "bench: nq is not installed (apt-get install nq, as root); its figures are skipped" >&2
   fi
 fi
 if ! command -v chromium >/dev/null 2>&1; then

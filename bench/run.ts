@@ -1,10 +1,14 @@
-// npm run bench: what one watched task costs, measured. Prints a table and writes bench/RESULTS.md.
+// npm run bench: what one watched task costs, measured. Prints a table; --write puts it in bench/RESULTS.md
+// and README.md, --strict exits 1 when a target is missed, --peers adds GNU timeout, nq, supervisord and pm2.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { background, bin, cpuNs, feedbackPath, median, pssKb, ROOT, sleep, spread, timed, until, type Figure } from './lib';
+import { background, bin, feedbackPath, median, pssKb, ROOT, sleep, spread, timed, until, type Figure } from './lib';
 import { poolMemory, restartLatency, scaleUp, waitLatency } from './supervision';
+import { atSize, cpuPerLauncher, thousand } from './scale';
+import { statusOf20, wrapTrue } from './peers';
 import { serveFigures } from './serve';
 import { postgresFigures } from './postgres';
 import { freePort } from '../src/showcase/showcase';
@@ -43,8 +47,8 @@ async function launchOverhead(runs: number): Promise<Figure> {
   return {
     name: 'Launch overhead: `launch -- true` / `node -e 0`',
     value: `${spread(ratios, (x) => `${x.toFixed(2)}x`)}; ${ms(median(l))} vs ${ms(median(n))}; without a cgroup ${spread(plain, (x) => `${x.toFixed(2)}x`)}, ${ms(median(p))}`,
-    target: '<= 1.5x',
-    pass: ratio <= 1.5,
+    target: '<= 1.15x',
+    pass: ratio <= 1.15,
     how: `median of ${runs} pairwise ratios, run alternately; the task's move into its cgroup costs about 10 ms (an RCU grace period in the kernel)`,
   };
 }
@@ -84,33 +88,6 @@ const HEARTBEAT_EVERY_HALF_SECOND = 'while :; do echo "[beat]x" >> "$TASKWATCH_F
 /** Steady state: well past start-up (module compilation, the first registry writes, the spawn). */
 const SETTLE_MS = 12_000;
 
-async function idleCpu(seconds: number, runs: number): Promise<Figure> {
-  // The launchers run side by side: each is idle, so they do not disturb one another.
-  const results = await Promise.all(Array.from({ length: runs }, async () => {
-    const dir = fs.mkdtempSync(path.join(scratch, 'cpu-'));
-    const l = background(node, [bin('launch'), '--feedpath', dir, '--timeout', '30', '--', 'sh', '-c', HEARTBEAT_EVERY_HALF_SECOND], { TASKWATCH_DB: newDb() });
-    await until(() => fs.readdirSync(dir).length > 0, 5000, 'the first heartbeat');
-    const c0 = cpuNs(l.pid!);
-    await sleep(SETTLE_MS);
-    const c1 = cpuNs(l.pid!);
-    const t1 = performance.now();
-    await sleep(seconds * 1000);
-    const share = ((cpuNs(l.pid!) - c1) / 1e6 / (performance.now() - t1)) * 100;
-    l.kill('SIGTERM');
-    await l.exited;
-    return { share, settleMs: (c1 - c0) / 1e6 };
-  }));
-  const m = median(results.map((r) => r.share));
-  const once = median(results.map((r) => r.settleMs));
-  return {
-    name: 'Idle CPU of a watching launcher (task heartbeats every 0.5 s)',
-    value: `${spread(results.map((r) => r.share), (x) => `${x.toFixed(3)}%`)} of a core`,
-    target: '<= 0.05%',
-    pass: m <= 0.05,
-    how: `median of ${runs} windows of ${seconds} s in steady state, all threads (/proc/PID/task/*/schedstat); before that, its first ${SETTLE_MS / 1000} s from the first heartbeat cost ${once.toFixed(1)} ms of CPU in all`,
-  };
-}
-
 async function memory(tasks: number): Promise<Figure> {
   const dir = fs.mkdtempSync(path.join(scratch, 'mem-'));
   const env = { TASKWATCH_DB: newDb() };
@@ -134,8 +111,8 @@ async function memory(tasks: number): Promise<Figure> {
   return {
     name: `Memory per watched task (mean PSS of ${tasks} launchers)`,
     value: spread(samples, (x) => `${x.toFixed(2)} MB`),
-    target: '<= 9.9 MB',
-    pass: mb <= 9.9,
+    target: '<= 8.0 MB',
+    pass: mb <= 8.0,
     how: `median of 5 samples of the mean Pss (/proc/PID/smaps_rollup), ${SETTLE_MS / 1000} s after all ${tasks} ran (${early.toFixed(2)} MB 1 s after start); see the note below on long runs`,
   };
 }
@@ -190,7 +167,7 @@ async function dispatch(tasks: number, workers: number, runs: number): Promise<F
     rates.push(tasks / secs);
   }
   const m = median(rates);
-  return { name: `Demo dispatch throughput, written ahead (${tasks} zero-second tasks, ${workers} workers)`, value: spread(rates, (x) => `${Math.round(x)} tasks/s`), target: '>= 10,000/s', pass: m >= 10000, how: `median of ${runs}; from the first worker's connection to the controller's "all tasks done", by its log timestamps` };
+  return { name: `Demo dispatch throughput, written ahead (${tasks} zero-second tasks, ${workers} workers)`, value: spread(rates, (x) => `${Math.round(x)} tasks/s`), target: '>= 20,000/s', pass: m >= 20000, how: `median of ${runs}; from the first worker's connection to the controller's "all tasks done", by its log timestamps` };
 }
 
 async function contention(n: number): Promise<Figure> {
@@ -304,27 +281,40 @@ async function doubleExecutions(runs: number): Promise<Figure> {
 }
 
 async function main() {
-  const quick = process.argv.includes('--quick');
+  const flag = (f: string) => process.argv.includes(f);
+  const quick = flag('--quick');
+  const peers = flag('--peers');
+  if (peers) {
+    // Installs what is missing (pm2 into bench/.peers; nq, supervisor and chromium as root), saying so.
+    const r = spawnSync('sh', [path.join(ROOT, 'bench', 'peers.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (r.status !== 0) log('bench/peers.sh failed; the peers it could not install are said in their figures');
+  }
   const steps: Array<[string, () => Promise<Figure | Figure[]>]> = [
     ['launch overhead', () => launchOverhead(quick ? 7 : 21)],
     ['exit-to-archive', () => exitToArchive(quick ? 7 : 21)],
     ['kill precision', () => killPrecision(quick ? 3 : 9)],
     ['kill under a locked registry', () => lockedKill(quick ? 2 : 5)],
-    ['idle cpu', () => idleCpu(10, 3)],
+    ['cpu per launcher', () => cpuPerLauncher(scratch, quick ? 10 : 30)],
     ['memory', () => memory(20)],
     ['control --list', () => listAtScale(quick ? 5 : 11)],
+    ['history and list at size', () => atSize(scratch, quick ? 3 : 7)],
     ['dispatch', () => dispatch(20000, 8, quick ? 1 : 3)],
     ['double executions', () => doubleExecutions(quick ? 1 : 3)],
     ['contention', () => contention(200)],
     ['parse', () => parseSpeed()],
     ['restart latency', () => restartLatency(scratch, quick ? 10 : 30)],
     ['scale 0 to 20', () => scaleUp(scratch, quick ? 3 : 7)],
-    ['pool memory beside pm2 and supervisord', () => poolMemory(scratch)],
     ['--wait wake-up', () => waitLatency(scratch, quick ? 5 : 11)],
     ['control --serve', () => serveFigures(scratch, quick ? 5 : 11)],
     ['postgresql', () => postgresFigures(scratch, quick, log)],
+    ['thousand watched tasks', () => thousand(scratch, quick ? 200 : 1000)],
+    ...(peers ? [
+      ['peers: wrap and run true', () => wrapTrue(scratch, quick ? 7 : 21)],
+      ['peers: status of 20 tasks', () => statusOf20(scratch, quick ? 7 : 21)],
+      ['peers: pool memory beside pm2 and supervisord', () => poolMemory(scratch)],
+    ] as Array<[string, () => Promise<Figure | Figure[]>]> : []),
   ];
-  // --only WORD (repeatable): the figures whose step name holds a word, for working on one; RESULTS.md is then left alone.
+  // --only WORD (repeatable): the figures whose step name holds a word, for working on one.
   const only = process.argv.flatMap((a, i) => (process.argv[i - 1] === '--only' ? [a] : []));
   const figures: Figure[] = [];
   for (const [what, f] of steps.filter(([w]) => only.length === 0 || only.some((o) => w.includes(o)))) {
@@ -340,16 +330,14 @@ async function main() {
   } catch (err) {
     log(`could not remove ${scratch}: ${(err as Error).message}`);
   }
+  // A noisy machine misses a target now and then: the table says so, and only --strict makes it an exit status.
+  const code = flag('--strict') && !figures.every((f) => f.pass) ? 1 : 0;
   const table = ['| # | figure | measured | target | met | how |', '|---|---|---|---|---|---|',
     ...figures.map((f, i) => `| ${i + 1} | ${f.name} | ${f.value} | ${f.target} | ${f.pass ? 'yes' : '**no**'} | ${f.how} |`)].join('\n');
-  if (only.length > 0) {
-    process.stdout.write(`${table}\n`);
-    return figures.every((f) => f.pass) ? 0 : 1;
-  }
   const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB memory, Node ${process.version}, ${os.type()} ${os.release()}`;
   const md = `# Benchmark results
 
-Produced by \`npm run bench\`${quick ? ' -- --quick' : ''} on ${new Date().toISOString().slice(0, 10)}.
+Produced by \`npm run bench -- --write${quick ? ' --quick' : ''}${peers ? ' --peers' : ''}\` on ${new Date().toISOString().slice(0, 10)}.
 
 Machine: ${machine}.
 
@@ -392,14 +380,22 @@ where the pool's supervisor is the only Node process, its RSS and PSS (about 52 
 supervisord's (about 30 MB), and it is lighter only from the second pool, or beside any other Node
 program. The table's PSS was measured beside the bench's own Node process, which shares the binary.
 `;
+  const missed = figures.filter((f) => !f.pass).length;
+  process.stdout.write(`${table}\n\nMachine: ${machine}\n${missed ? `${missed} of ${figures.length} figures missed their targets${code ? '' : ' (exit 0: --strict makes that a failure)'}` : `all ${figures.length} figures met their targets`}\n`);
+  // README.md and bench/RESULTS.md are rewritten only when asked, and only from a whole run.
+  if (!flag('--write')) return code;
+  if (only.length > 0) {
+    log('--write ignored with --only: the files show whole runs');
+    return code;
+  }
   fs.writeFileSync(path.join(ROOT, 'bench', 'RESULTS.md'), md);
   // The README's Performance section shows the same table, between its markers.
   const readme = path.join(ROOT, 'README.md');
   const text = fs.readFileSync(readme, 'utf8');
-  const block = `<!-- bench:start -->\n${table}\n\nMachine: ${machine}; \`npm run bench\`${quick ? ' -- --quick' : ''}, ${new Date().toISOString().slice(0, 10)}.\n<!-- bench:end -->`;
+  const block = `<!-- bench:start -->\n${table}\n\nMachine: ${machine}; \`npm run bench -- --write${quick ? ' --quick' : ''}${peers ? ' --peers' : ''}\`, ${new Date().toISOString().slice(0, 10)}.\n<!-- bench:end -->`;
   fs.writeFileSync(readme, text.replace(/<!-- bench:start -->[\s\S]*?<!-- bench:end -->/, block));
-  process.stdout.write(`${table}\n\nMachine: ${machine}\nWrote bench/RESULTS.md\n`);
-  return figures.every((f) => f.pass) ? 0 : 1;
+  log('wrote bench/RESULTS.md and the table in README.md');
+  return code;
 }
 
 // A step awaiting something that can no longer happen would let Node's loop run dry and exit 0 in silence.

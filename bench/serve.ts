@@ -23,8 +23,8 @@ function get(port: number, p: string, agent: http.Agent): Promise<{ status: numb
   });
 }
 
-/** 100,000 history rows, made by doubling one real archived row (a launch of true) in SQL. */
-async function fillHistory(db: string, env: NodeJS.ProcessEnv): Promise<void> {
+/** `rows` history rows (100,000 by default), made by doubling one real archived row (a launch of true) in SQL. */
+export async function fillHistory(db: string, env: NodeJS.ProcessEnv, rows = 100_000): Promise<void> {
   const r = await timed(node, [bin('launch'), '--name', 'seed', '--', 'true'], env);
   if (r.code !== 0) throw new Error(r.stderr);
   const Database = require('better-sqlite3') as typeof import('better-sqlite3');
@@ -35,7 +35,7 @@ async function fillHistory(db: string, env: NodeJS.ProcessEnv): Promise<void> {
     const copy = d.prepare(`INSERT INTO history (${cols.join(', ')}) SELECT ${cols.map(pick).join(', ')} FROM history LIMIT ?`);
     const count = () => (d.prepare('SELECT COUNT(*) AS n FROM history').get() as { n: number }).n;
     d.transaction(() => {
-      for (let n = count(); n < 100_000; n = count()) copy.run(Math.min(n, 100_000 - n));
+      for (let n = count(); n < rows; n = count()) copy.run(Math.min(n, rows - n));
     })();
   } finally {
     d.close();
@@ -110,7 +110,7 @@ export async function serveFigures(scratch: string, runs: number): Promise<Figur
     });
 
     if (!CHROMIUM) {
-      figures.push({ name: "Event latency: a status change in the registry to the page's DOM", value: "not measured: Debian's chromium is not installed (bench/peers.sh installs it as root)", target: '<= 100 ms', pass: false, how: '' });
+      figures.push({ name: "Event latency: a status change in the registry to the page's DOM", value: "not measured: Debian's chromium is not installed (apt-get install chromium; npm run bench -- --peers installs it as root)", target: '<= 100 ms', pass: false, how: '' });
     } else {
       const { chromium } = require('playwright-core') as typeof import('playwright-core');
       browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });

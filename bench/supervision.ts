@@ -105,7 +105,7 @@ async function ours(scratch: string, settleMs: number): Promise<Holder> {
 }
 
 /** Where pm2 is: bench/.peers (npm run bench installs it there), else on PATH. */
-function pm2Bin(): string | null {
+export function pm2Bin(): string | null {
   const local = path.join(__dirname, '..', '..', 'bench', '.peers', 'node_modules', '.bin', 'pm2');
   if (fs.existsSync(local)) return local;
   return spawnSync('sh', ['-c', 'command -v pm2'], { encoding: 'utf8' }).stdout.trim() || null;
