@@ -65,6 +65,7 @@ export class HeartbeatWatch {
       this.status = v.status;
       this.onStatus(v.status, Date.now() - (now - this.beatMono));
     }
-    this.timer = longTimeout(() => this.check(), Math.max(1, Math.ceil(v.nextInMs)));
+    // The kill's deadline is kept to the millisecond; SILENT and STALLED may show a little late.
+    this.timer = longTimeout(() => this.check(), Math.max(1, Math.ceil(v.nextInMs)), { precise: v.status === 'STALLED' });
   }
 }

@@ -281,7 +281,7 @@ async function runOnce(holder: { reg: Registry }, task: LaunchedTask, o: LaunchO
     if (r === 'failed') race.stop({ kind: 'killed', note: `launch could not record its pid in the registry within ${RECORD_PID_MS / 1000} s, and stopped it rather than let it run unrecorded` });
     return r;
   });
-  const maxTimer = o.maxTimeSec === undefined ? null : longTimeout(() => race.stop({ kind: 'timeout', note: `ran longer than --max-time ${o.maxTimeSec} s` }), o.maxTimeSec * 1000);
+  const maxTimer = o.maxTimeSec === undefined ? null : longTimeout(() => race.stop({ kind: 'timeout', note: `ran longer than --max-time ${o.maxTimeSec} s` }), o.maxTimeSec * 1000, { precise: true });
   const heartbeat = feedFile
     ? new HeartbeatWatch(feedFile, o.timeoutSec * 1000, heartbeatOf(feedFile),
       (status, beatMs) => {
