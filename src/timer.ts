@@ -12,7 +12,8 @@ export interface LongTimer {
 // A long sleep can overshoot in proportion to its length: on the virtual machines here, an epoll wait
 // of 7,020 ms returned after 7,027 (0.1%), so a kill due 65 s after the last look came 70 ms late.
 // A deadline that must be kept (`precise`) is slept to 1% short of it, then the rest: one wake-up
-// more, and the rest's own overshoot is a hundred times smaller.
+// more (a few for a deadline days away, each 1% of the last), and the rest's own overshoot is a
+// hundred times smaller.
 
 /** Calls `fn` once after `ms` (any finite length; Infinity never), on the monotonic clock like setTimeout. */
 export function longTimeout(fn: () => void, ms: number, o: { precise?: boolean } = {}): LongTimer {

@@ -12,11 +12,6 @@ export function listHistory(reg: Registry, o: HistoryFilter & { limit: number })
 /** Rows per page: each page is read, printed and dropped before the next. */
 const PAGE = 2000;
 
-/**
- * The same JSON text as JSON.stringify of every entry, written a page at a time (newest first, each
- * page below the lowest id printed so far: an index lookup, not an OFFSET that rescans). A page waits
- * for the last to drain when stdout is a pipe whose reader is slower: memory stays flat.
- */
 /** Resolves when the stream has drained, or has closed or failed (its reader gone). */
 function drained(out: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => {
@@ -28,6 +23,11 @@ function drained(out: NodeJS.WriteStream): Promise<void> {
   });
 }
 
+/**
+ * The same JSON text as JSON.stringify of every entry, written a page at a time (newest first, each
+ * page below the lowest id printed so far: an index lookup, not an OFFSET that rescans). A page waits
+ * for the last to drain when stdout is a pipe whose reader is slower: memory stays flat.
+ */
 async function streamJson(reg: Registry, f: HistoryFilter, limit: number): Promise<void> {
   // A reader gone (`| head`) ends the listing: nothing more to read it, nothing wrong with the registry.
   const gone = () => process.stdout.destroyed || process.stdout.errored !== null;

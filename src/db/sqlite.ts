@@ -144,9 +144,9 @@ function pathIdentity(file: string): string | null {
 // rows print in a fifth of the time JavaScript objects take (better-sqlite3 makes an object of every
 // row, its feedback a Buffer). Only for the rows whose mapping is plain: a command that is a JSON array
 // of strings (or none), feedback that is a JSON object of strings (or none), as launch writes them;
-// any other row (a legacy or tampered one) gives NULL, and is
-// mapped by historyEntry itself. tests/history.test.ts holds the two equal on such rows. Numbers
-// print with 17 digits where JavaScript prints the shortest: the same double either way.
+// any other row (a legacy or tampered one) gives NULL, and is mapped by historyEntry itself.
+// tests/history.test.ts holds the two equal on such rows. Numbers print with 17 digits where
+// JavaScript prints the shortest: the same double either way.
 const FEEDBACK_TEXT = `CAST(feedback AS TEXT)`;
 const ENTRY_JSON = `CASE WHEN (command IS NULL OR (json_valid(command) AND json_type(command) = 'array'
     AND NOT EXISTS (SELECT 1 FROM json_each(command) WHERE type <> 'text')))
@@ -454,9 +454,9 @@ export class SqliteRegistry implements Registry {
   historyJson(o: HistoryFilter & { limit: number }): { items: Array<string | HistoryRow>; lowest: number | null } {
     const { w, args } = historyWhere(o);
     const rows = this.db.prepare(`SELECT id, ${ENTRY_JSON} FROM history ${w} ORDER BY id DESC LIMIT ?`).raw(true).all(...args, o.limit) as Array<[number, string | null]>;
-    const odd = this.db.prepare(`SELECT * FROM history WHERE id = ?`);
+    let odd: Database.Statement | undefined; // prepared only for a page that has an odd row
     return {
-      items: rows.map(([id, json]) => json ?? (odd.get(id) as HistoryRow)),
+      items: rows.map(([id, json]) => json ?? ((odd ??= this.db.prepare(`SELECT * FROM history WHERE id = ?`)).get(id) as HistoryRow)),
       lowest: rows.length ? rows[rows.length - 1][0] : null,
     };
   }
