@@ -66,6 +66,23 @@ export async function until<T>(f: () => T | Promise<T>, ms: number, what: string
   }
 }
 
+export interface LiveRow {
+  taskid: number;
+  pid: number | null;
+  status: string;
+}
+
+/** The live rows `control --list --json` prints for a registry; [] while it cannot say (no registry yet). */
+export async function liveRows(env: NodeJS.ProcessEnv): Promise<LiveRow[]> {
+  const r = await timed(process.execPath, [bin('control'), '--list', '--json'], env);
+  return r.code === 0 ? (JSON.parse(r.stdout) as LiveRow[]) : [];
+}
+
+/** Waits until `n` of the registry's live tasks have their child's pid recorded (and, given one, that status). */
+export function untilRunning(env: NodeJS.ProcessEnv, n: number, ms: number, what: string, status?: string): Promise<true> {
+  return until(async () => (await liveRows(env)).filter((e) => e.pid && (status === undefined || e.status === status)).length === n || null, ms, what) as Promise<true>;
+}
+
 /** CPU time of every thread of a process, in ns (schedstat, not the 10 ms ticks of /proc/PID/stat). */
 export function cpuNs(pid: number): number {
   let total = 0;

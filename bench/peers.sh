@@ -11,31 +11,21 @@ if [ ! -x "$here/.peers/node_modules/.bin/pm2" ]; then
   [ -f "$here/.peers/package.json" ] || echo '{"private":true}' > "$here/.peers/package.json"
   npm install --prefix "$here/.peers" --no-audit --no-fund --silent pm2@6 >&2 || echo "bench: could not install pm2; its figures are skipped" >&2
 fi
-if ! command -v supervisord >/dev/null 2>&1; then
+# debian COMMAND PACKAGE LOSS [apt-get option...]: installs PACKAGE when COMMAND is missing (as root
+# only), or says what goes unmeasured without it.
+debian() {
+  cmd=$1 pkg=$2 loss=$3
+  shift 3
+  command -v "$cmd" >/dev/null 2>&1 && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "bench: installing Debian's supervisor package" >&2
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends supervisor) >/dev/null 2>&1 \
-      || echo "bench: could not install supervisor; its figures are skipped" >&2
+    echo "bench: installing Debian's $pkg package" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" "$pkg") >/dev/null 2>&1 \
+      || echo "bench: could not install $pkg; $loss" >&2
   else
-    echo "bench: supervisord is not installed (apt-get install supervisor, as root); its figures are skipped" >&2
+    echo "bench: $cmd is not installed (apt-get install $pkg, as root); $loss" >&2
   fi
-fi
-if ! command -v nq >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "bench: installing Debian's nq package" >&2
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nq) >/dev/null 2>&1 \
-      || echo "bench: could not install nq; its figures are skipped" >&2
-  else
-    echo "bench: nq is not installed (apt-get install nq, as root); its figures are skipped" >&2
-  fi
-fi
-if ! command -v chromium >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "bench: installing Debian's chromium (for the page's event latency)" >&2
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
-      || echo "bench: could not install chromium; the page's event latency is not measured" >&2
-  else
-    echo "bench: chromium is not installed (apt-get install chromium, as root); the page's event latency is not measured" >&2
-  fi
-fi
+}
+debian supervisord supervisor "its figures are skipped" --no-install-recommends
+debian nq nq "its figures are skipped" --no-install-recommends
+debian chromium chromium "the page's event latency is not measured"
 exit 0

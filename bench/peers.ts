@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { background, bin, median, spread, timed, until, type Done, type Figure } from './lib';
+import { background, bin, median, spread, timed, until, untilRunning, type Done, type Figure } from './lib';
 import { pm2Bin } from './supervision';
 
 const node = process.execPath;
@@ -102,7 +102,7 @@ export async function statusOf20(scratch: string, runs: number): Promise<Figure>
   const pm2 = await pm2Home(scratch);
   let supervisord: ReturnType<typeof background> | undefined;
   try {
-    await until(async () => (JSON.parse((await timed(node, [bin('control'), '--list', '--json'], env)).stdout || '[]') as Array<{ pid: number | null }>).filter((e) => e.pid).length === 20, 30_000, '20 running tasks');
+    await untilRunning(env, 20, 30_000, '20 running tasks');
     if (typeof pm2 === 'string') missing.push(pm2);
     else {
       const eco = path.join(scratch, 'pm2-status.config.json');

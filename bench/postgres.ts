@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { background, bin, median, pssKb, sleep, spread, timed, until, type Figure } from './lib';
+import { background, bin, median, pssKb, sleep, spread, timed, until, untilRunning, type Figure } from './lib';
 import { startPostgres, type PgServer } from '../tests/pg-server';
 import { openFor } from '../src/db/open';
 import { lockSpace } from '../src/db/pg-schema';
@@ -167,20 +167,14 @@ async function twoHundred(pg: PgServer, scratch: string): Promise<Figure> {
   const t0 = performance.now();
   const ls = Array.from({ length: 200 }, (_, i) => background(node, [bin('launch'), '--name', `l${i}`, '--', 'sh', '-c', `while [ ! -e ${go} ]; do sleep 1; done`], { ...env, TASKWATCH_HOST: `h${i % 4}` }));
   try {
-    await until(async () => {
-      const r = await timed(node, [bin('control'), '--list', '--json'], env);
-      return r.code === 0 && (JSON.parse(r.stdout) as Array<{ status: string; pid: number | null }>).filter((e) => e.pid && e.status === 'RUNNING').length === 200;
-    }, 120000, '200 running tasks');
+    await untilRunning(env, 200, 120000, '200 running tasks', 'RUNNING');
     const startMs = performance.now() - t0;
     const conns = Number((await sql<{ n: string }>(url, `SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'taskwatch'`))[0].n);
     await sleep(2000);
     const pgPss = ls.map((l) => pssKb(l.pid!) / 1024);
     // The same watch on SQLite, 20 launchers, for the comparison.
     const ss = Array.from({ length: 20 }, (_, i) => background(node, [bin('launch'), '--name', `s${i}`, '--', 'sh', '-c', `while [ ! -e ${go} ]; do sleep 1; done`], sqliteEnv));
-    await until(async () => {
-      const r = await timed(node, [bin('control'), '--list', '--json'], sqliteEnv);
-      return r.code === 0 && (JSON.parse(r.stdout) as Array<{ pid: number | null }>).filter((e) => e.pid).length === 20;
-    }, 60000, '20 running tasks on SQLite');
+    await untilRunning(sqliteEnv, 20, 60000, '20 running tasks on SQLite');
     await sleep(2000);
     const sqPss = ss.map((l) => pssKb(l.pid!) / 1024);
     fs.writeFileSync(go, '');

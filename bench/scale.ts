@@ -3,19 +3,13 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { background, bin, cpuNs, feedbackPath, median, sleep, spread, timed, until, type Figure } from './lib';
+import { background, bin, cpuNs, feedbackPath, median, sleep, spread, timed, untilRunning, type Figure } from './lib';
 import { fillHistory } from './serve';
 
 const node = process.execPath;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 const pct = (x: number) => `${x.toFixed(4)}%`;
 const HEARTBEAT_EVERY_HALF_SECOND = 'while :; do echo "[beat]x" >> "$TASKWATCH_FEEDBACK"; sleep 0.5; done';
-
-/** control --list --json's live rows, or [] while the registry is not there yet. */
-async function live(env: NodeJS.ProcessEnv): Promise<Array<{ taskid: number; pid: number | null; status: string }>> {
-  const r = await timed(node, [bin('control'), '--list', '--json'], env);
-  return r.code === 0 ? JSON.parse(r.stdout) : [];
-}
 
 /**
  * CPU per watching launcher while its task writes feedback every 0.5 s: one task alone in its
@@ -31,7 +25,7 @@ export async function cpuPerLauncher(scratch: string, windowSec: number): Promis
   const fifty = Array.from({ length: 50 }, () => start(shared));
   const all = [one, ...fifty];
   try {
-    await until(async () => (await live(env)).filter((e) => e.pid).length === 51, 60_000, '51 running tasks');
+    await untilRunning(env, 51, 60_000, '51 running tasks');
     await sleep(12_000); // past start-up: module compilation, the first registry writes
     const c0 = all.map((l) => cpuNs(l.pid!));
     const t0 = performance.now();
@@ -97,7 +91,7 @@ export async function thousand(scratch: string, count: number): Promise<Figure> 
       for (let k = i; k < Math.min(count, i + wave); k++) ls.push(background(node, [bin('launch'), '--feedpath', feed, '--keep-feedback', '--timeout', String(timeoutSec), '--grace', '2', '--', 'sh', '-c', task], env));
       await sleep(waveMs);
     }
-    await until(async () => (await live(env)).filter((e) => e.pid).length === count, timeoutSec * 1000, `${count} running tasks`);
+    await untilRunning(env, count, timeoutSec * 1000, `${count} running tasks`);
     const startedSec = (performance.now() - t0) / 1000;
     const held = ls.reduce((n, l) => n + inotifyFds(l.pid!), 0);
     const probe = spawnSync(node, ['-e', "require('fs').watch('.').close(); console.log('ok')"], { cwd: scratch, encoding: 'utf8' });
@@ -157,7 +151,7 @@ export async function atSize(scratch: string, runs: number): Promise<Figure[]> {
   const fresh = { TASKWATCH_DB: path.join(scratch, 'list-fresh.db') };
   const sleeps = [fresh, big].flatMap((env) => Array.from({ length: 20 }, () => background(node, [bin('launch'), '--', 'sleep', '3600'], env)));
   try {
-    for (const env of [fresh, big]) await until(async () => (await live(env)).filter((e) => e.pid).length === 20, 30_000, '20 running tasks');
+    for (const env of [fresh, big]) await untilRunning(env, 20, 30_000, '20 running tasks');
     for (let i = 0; i < runs; i++) {
       for (const [k, env] of [['none', fresh], ['full', big]] as const) lists[k].push((await timed(node, [bin('control'), '--list', '--json'], env)).ms);
     }
