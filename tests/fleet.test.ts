@@ -39,7 +39,11 @@ test('the fleet under launch: a SIGSTOPped worker goes SILENT, STALLED, is kille
   assert.deepEqual(Object.keys(fb).sort(), ['port', 'role', 'tasks_created', 'tasks_done', 'tasks_killed', 'tasks_running', 'tasks_total', 'workers_connected']);
   assert.equal(fb.port, String(port));
   const aRow = (await t.json<Live[]>('--list')).find((r) => r.name === 'worker-a')!;
-  const aFb = await t.json<Record<string, string>>('--feedback', String(aRow.taskid));
+  // The worker rewrites its feedback every 0.5 s: the assignment (written ahead in the table) shows at its next write.
+  const aFb = await waitFor(async () => {
+    const f = await t.json<Record<string, string>>('--feedback', String(aRow.taskid));
+    return f.current_task === 'task_a' && f;
+  }, 15_000, "worker a's feedback to show task_a");
   assert.deepEqual([aFb.worker_id, aFb.current_task, aFb.connected], ['a', 'task_a', 'yes']);
   assert.ok(Number(aFb.time_left) > 0);
 
