@@ -27,22 +27,30 @@ test('--history --json: SQLite\'s JSON for plain rows and historyEntry for odd o
   assert.equal(r2.code, 3, r2.stderr);
   const d = new Database(t.db);
   try {
+    const plain = (id: number | bigint) => (d.prepare('SELECT plain FROM history WHERE id = ?').get(id) as { plain: number }).plain;
+    assert.deepEqual([plain(1), plain(2)], [1, 1], 'rows as launch writes them are plain');
     const cols = (d.prepare('PRAGMA table_info(history)').all() as Array<{ name: string }>).map((c) => c.name).filter((c) => c !== 'id');
     const copy = d.prepare(`INSERT INTO history (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM history WHERE id = ?`);
     const odd = d.prepare('UPDATE history SET command = ?, feedback = ? WHERE id = ?');
-    const cases: Array<[string | null, string | Buffer | null]> = [
-      ['not json', null],
-      ['"one string"', 'not json'],
-      ['[1, "two", null, {"a": 1}]', '"{\\"legacy\\":\\"double\\"}"'],
-      [null, '[1, 2]'],
-      ['["x"]', '{"n": 1, "s": "t"}'],
-      ['["x"]', Buffer.from('{"a":"\xff"}', 'latin1')], // not UTF-8
-      ['["x"]', '{"a": "b", "a": "c"}'],
-      ['["x"]', '{}'],
+    // [command, feedback, whether SQLite may print the row itself]
+    const cases: Array<[string | null, string | Buffer | null, number]> = [
+      ['not json', null, 0],
+      ['"one string"', 'not json', 0],
+      ['[1, "two", null, {"a": 1}]', '"{\\"legacy\\":\\"double\\"}"', 0],
+      [null, '[1, 2]', 0],
+      ['["x"]', '{"n": 1, "s": "t"}', 0],
+      ['["x"]', Buffer.from('{"a":"\xff"}', 'latin1'), 1], // not UTF-8
+      ['["x"]', '{"a": "b", "a": "c"}', 1],
+      ['["x"]', '{}', 1],
+      ['["a\x01b"]', null, 0], // a raw control character: not JSON, and the mark SQLite's pages use for odd rows
+      ['[ "spaced" ]', '{ "k" : "v" }', 1],
     ];
-    for (const [command, feedback] of cases) {
-      const id = Number(copy.run(1).lastInsertRowid);
+    for (const [command, feedback, printable] of cases) {
+      const id = copy.run(1).lastInsertRowid;
       odd.run(command, feedback, id);
+      // Whoever writes the row, the triggers decide whether it is plain; setting the flag does not.
+      d.prepare('UPDATE history SET plain = 1 WHERE id = ?').run(id);
+      assert.equal(plain(id), printable, `${command} ${feedback}`);
     }
     // More than two pages of plain rows, and the odd ones again among the last.
     d.transaction(() => {

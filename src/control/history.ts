@@ -36,16 +36,15 @@ async function streamJson(reg: Registry, f: HistoryFilter, limit: number): Promi
   };
   await write('[');
   let before: number | undefined;
-  for (let left = limit, first = true; left > 0 && !gone(); first = false) {
-    const { items, lowest } = reg.historyJson({ ...f, before, limit: Math.min(PAGE, left) });
+  let printed = false;
+  for (let left = limit; left > 0 && !gone(); ) {
+    const { items, count, lowest } = reg.historyJson({ ...f, before, limit: Math.min(PAGE, left) });
     if (lowest === null) break;
-    let text = first ? '' : ',';
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i];
-      text += (i ? ',' : '') + (typeof item === 'string' ? item : JSON.stringify(historyEntry(item)));
+    for (const item of items) {
+      await write((printed ? ',' : '') + (typeof item === 'string' ? item : JSON.stringify(historyEntry(item))));
+      printed = true;
     }
-    await write(text);
-    left -= items.length;
+    left -= count;
     before = lowest;
   }
   await write(']\n');

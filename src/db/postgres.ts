@@ -6,7 +6,7 @@ import { hostName } from '../proc/host';
 import type { Infos, LaunchedTask, Pool, PoolOptions, ProcessId, RecordedStatus, Task } from '../task/model';
 import {
   DEFAULT_TTL_SEC, mayClaimPool, nowSec, toPool, toTask,
-  type ArchivedEnding, type ClaimResult, type HistoryFilter, type HistoryRow, type LaunchFields, type PoolRow, type Registry, type ReserveResult, type TaskRow,
+  type ArchivedEnding, type ClaimResult, type HistoryFilter, type HistoryPage, type HistoryRow, type LaunchFields, type PoolRow, type Registry, type ReserveResult, type TaskRow,
 } from './registry';
 
 // The registry in PostgreSQL, for several hosts sharing one. Its calls are synchronous like
@@ -206,9 +206,9 @@ export class PgRegistry implements Registry {
   }
 
   /** Rows only: PostgreSQL's text of a number differs from JavaScript's, and the page is small. */
-  historyJson(o: HistoryFilter & { limit: number }): { items: Array<string | HistoryRow>; lowest: number | null } {
+  historyJson(o: HistoryFilter & { limit: number }): HistoryPage {
     const rows = this.history(o);
-    return { items: rows, lowest: rows.length ? rows[rows.length - 1].id : null };
+    return { items: rows, count: rows.length, lowest: rows.length ? rows[rows.length - 1].id : null };
   }
 
   historyAfter(id: number): HistoryRow[] {

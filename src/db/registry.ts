@@ -66,6 +66,14 @@ export interface PoolRow {
   restarts: number;
 }
 
+/** A page of history for `--history --json` (Registry.historyJson). */
+export interface HistoryPage {
+  items: Array<string | HistoryRow>;
+  /** How many rows the page holds, and the lowest id among them (null when it is empty). */
+  count: number;
+  lowest: number | null;
+}
+
 export interface HistoryRow {
   id: number;
   taskid: number;
@@ -275,11 +283,11 @@ export interface Registry {
   history(o: HistoryFilter & { limit: number; offset?: number }): HistoryRow[];
   historyAfter(id: number): HistoryRow[];
   /**
-   * A page of history as `history` gives it, each row either as the JSON text of its entry (what
-   * `historyEntry` in src/control/entries.ts makes of it), built by the database where it can, or as
-   * the row, for the caller to map; and the lowest id in the page (null when it is empty).
+   * A page of history as `history` gives it, in order: JSON text of one or more entries, comma-separated
+   * (what `historyEntry` in src/control/entries.ts makes of their rows), built by the database where it
+   * can, and rows for the caller to map.
    */
-  historyJson(o: HistoryFilter & { limit: number }): { items: Array<string | HistoryRow>; lowest: number | null };
+  historyJson(o: HistoryFilter & { limit: number }): HistoryPage;
   historyOf(taskid: number): HistoryRow | undefined;
   release(id: number): boolean;
   historyCount(f?: HistoryFilter): number;
