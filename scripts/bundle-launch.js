@@ -45,3 +45,14 @@ esbuild.buildSync({
   external: ['pg-native'],
   outfile: 'dist/src/db/pg-worker.bundle.js',
 });
+
+// The epoll_demo fleet's programs in one file each: a pool starts many workers at once, and each
+// one's start (Node resolving and reading yargs' modules) competed with the dispatch it joins.
+for (const prog of ['task-worker', 'task-controller', 'task-admin']) {
+  esbuild.buildSync({
+    ...common,
+    entryPoints: [`bin/${prog}.ts`],
+    external: ['better-sqlite3/build/Release/better_sqlite3.node', 'pg-native'],
+    outfile: `dist/bin/${prog}.js`,
+  });
+}

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { foreignTables, migrate, recreate, registryKey, version } from './schema';
 import { RegistryError, isBusy } from './errors';
 import { watchRegistry } from './changes';
+import { addonPath } from './addon';
 import { hostName } from '../proc/host';
 import type { Infos, LaunchedTask, Pool, PoolOptions, ProcessId, RecordedStatus, Task } from '../task/model';
 import {
@@ -98,16 +99,6 @@ function retryBusy<T>(f: () => T): T {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 + i * 10);
     }
   }
-}
-
-let addon: string | undefined;
-/**
- * The compiled addon, named directly: better-sqlite3 otherwise finds it through `bindings`, which
- * probes a dozen paths, and which cannot work once launch is bundled into one file.
- */
-function addonPath(): string {
-  addon ??= require.resolve('better-sqlite3/build/Release/better_sqlite3.node');
-  return addon;
 }
 
 /** dev:inode of the file this process has open at `file` (found through /proc/self/fd), else of the path now. */

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import Database from 'better-sqlite3';
+import { addonPath } from '../db/addon';
 
 // The original's table, kept as is so that its programs and ours share a database.
 export const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS demo_task (task_name TEXT PRIMARY KEY, sleep_time INTEGER, state INTEGER,
@@ -21,7 +22,7 @@ export interface TaskRecord {
 export const unixNow = (): number => Math.floor(Date.now() / 1000);
 
 export function openTaskDb(file: string, create: boolean): Database.Database {
-  const db = new Database(file, { fileMustExist: !create, timeout: 10000 });
+  const db = new Database(file, { fileMustExist: !create, timeout: 10000, nativeBinding: addonPath() });
   try {
     if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
