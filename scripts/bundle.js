@@ -1,5 +1,5 @@
-// Bundles launch into one file (no module resolution at start-up, so less time and memory per
-// watched task), headed by a few lines that make it a shell script as well as JavaScript: run as a
+// Bundles the programs into one file each (no module resolution at start-up, so less time and memory
+// per watched task). launch is headed by a few lines that make it a shell script as well as JavaScript: run as a
 // program, sh reads which signals were ignored when launch started (nohup, `cmd &`) before Node
 // resets them all, then execs node on the same file, whose JavaScript sees those lines as a string
 // and a comment. The inspector port is one no machine can bind, so a SIGUSR1 during start-up opens
