@@ -144,6 +144,8 @@ export abstract class WriteAhead<W> {
 /** The table in an SQLite file, one controller per file. */
 export class TaskDb extends WriteAhead<Op> implements TaskStore {
   private readonly stmts;
+  /** Made once: better-sqlite3 builds a transaction's wrapper functions anew at every db.transaction(). */
+  private readonly inTransaction: (ops: Op[]) => void;
 
   constructor(
     readonly db: Database.Database,
@@ -159,6 +161,7 @@ export class TaskDb extends WriteAhead<Op> implements TaskStore {
       kill: db.prepare(`UPDATE demo_task SET state = ${TaskState.Killed} WHERE task_name = ? AND state = ${TaskState.Running}`),
       counts: db.prepare(`SELECT state, COUNT(*) AS n FROM demo_task GROUP BY state`),
     };
+    this.inTransaction = db.transaction((ops: Op[]) => ops.forEach((op) => op()));
   }
 
   unfinished(): TaskRecord[] {
@@ -198,7 +201,7 @@ export class TaskDb extends WriteAhead<Op> implements TaskStore {
   }
 
   protected commit(ops: Op[]): void {
-    this.db.transaction(() => ops.forEach((op) => op()))();
+    this.inTransaction(ops);
   }
 
   close(): void {
