@@ -1,4 +1,5 @@
-import '../src/db/prewarm'; // first: on PostgreSQL the connection starts while the rest loads
+import '../src/launch/ca-certs'; // first: the environment as launch was given it
+import '../src/db/prewarm'; // then: on PostgreSQL the connection starts while the rest loads
 import { runMain } from '../src/cli/run';
 import { EXIT } from '../src/errors';
 import { parseLaunchArgs, USAGE } from '../src/launch/args';

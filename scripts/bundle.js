@@ -5,12 +5,15 @@
 // and a comment. The inspector port is one no machine can bind, so a SIGUSR1 during start-up opens
 // nothing; from the first statement on, SIGUSR1 has a listener and never reaches the inspector.
 // Under npx (npm exec), which does not pass signals on, launch is told when npm's shell dies.
+// NODE_EXTRA_CA_CERTS is set aside for Node's start unless an argument or TASKWATCH_DB holds a URL (a
+// PostgreSQL registry may need it for TLS), and put back first thing (src/launch/ca-certs.ts).
 const esbuild = require('esbuild');
 
 const node = 'node --inspect-port=240.0.0.1:1024 "$0" "$@"';
 const banner = [
   '#!/bin/sh',
   `':' //; { while read -r k v; do if [ "$k" = SigIgn: ]; then TASKWATCH_SIGIGN=$v; export TASKWATCH_SIGIGN; break; fi; done </proc/$$/status; } 2>/dev/null; ` +
+    `if [ -n "\${NODE_EXTRA_CA_CERTS+set}" ]; then case "$TASKWATCH_DB $*" in *://*) ;; *) TASKWATCH_SAVED_NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; export TASKWATCH_SAVED_NODE_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS;; esac; fi; ` +
     `if [ "$npm_command" = exec ] && command -v setpriv >/dev/null; then exec setpriv --pdeathsig TERM ${node}; fi; exec ${node}`,
   "process.on('SIGUSR1', function () {});",
 ].join('\n');

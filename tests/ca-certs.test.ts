@@ -1,0 +1,43 @@
+// NODE_EXTRA_CA_CERTS costs every Node process a parse of that bundle at start. launch, run as a
+// program on SQLite, starts Node without it and puts it back for the task: the task's environment is
+// the one launch was given, and a registry that may be a URL (PostgreSQL, perhaps over TLS) keeps it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { bin, freshRegistry, run } from './helpers';
+
+/** The task prints its own variable and the launcher's start-up environment (its parent's /proc environ). */
+const REPORT = `printf 'task=[%s] saved=[%s]\\n' "\${NODE_EXTRA_CA_CERTS-unset}" "\${TASKWATCH_SAVED_NODE_EXTRA_CA_CERTS-unset}"; tr '\\0' '\\n' < /proc/$PPID/environ | grep -c '^NODE_EXTRA_CA_CERTS=' || true`;
+
+async function launched(env: NodeJS.ProcessEnv, ...extra: string[]) {
+  const t = freshRegistry();
+  // As a program, so that its shell lines run; the task's parent is the launcher (the helper execs it).
+  const r = await run(bin('launch'), ['--', 'sh', '-c', REPORT, ...extra], { ...t.env, TASKWATCH_CGROUP: 'off', ...env });
+  assert.equal(r.code, 0, r.stderr);
+  const [line, count] = r.stdout.trim().split('\n');
+  return { line, launcherHasIt: count === '1' };
+}
+
+test('NODE_EXTRA_CA_CERTS: launch starts Node without it on SQLite, and the task gets it back unchanged', async (t) => {
+  const dir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'ca-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const bundle = path.join(dir, 'extra certs.pem'); // a space in the name: passed through as it is
+  fs.writeFileSync(bundle, '');
+  const given = await launched({ NODE_EXTRA_CA_CERTS: bundle });
+  assert.equal(given.line, `task=[${bundle}] saved=[unset]`);
+  assert.equal(given.launcherHasIt, false, 'the launcher started without it');
+
+  const empty = await launched({ NODE_EXTRA_CA_CERTS: '' });
+  assert.equal(empty.line, 'task=[] saved=[unset]', 'set but empty stays set but empty');
+
+  const none = await launched({ NODE_EXTRA_CA_CERTS: undefined }); // spawn leaves out an undefined variable
+  assert.equal(none.line, 'task=[unset] saved=[unset]');
+  assert.equal(none.launcherHasIt, false);
+});
+
+test('NODE_EXTRA_CA_CERTS: kept for the launcher when an argument or TASKWATCH_DB may be a URL', async () => {
+  const url = await launched({ NODE_EXTRA_CA_CERTS: '/nonexistent/certs.pem' }, 'postgres://db.example/x');
+  assert.equal(url.line, 'task=[/nonexistent/certs.pem] saved=[unset]');
+  assert.equal(url.launcherHasIt, true, 'a URL among the arguments keeps it for Node');
+});
