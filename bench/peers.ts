@@ -41,10 +41,10 @@ async function pm2Home(scratch: string): Promise<{ bin: string; env: NodeJS.Proc
 /** Wrap and run `true`: what each tool adds to a command that does nothing, beside Node's own start. */
 export async function wrapTrue(scratch: string, runs: number): Promise<Figure> {
   const env = { TASKWATCH_DB: path.join(scratch, 'wrap.db') };
-  await timed(node, [bin('launch'), '--', 'true'], env); // creates the registry; not counted
+  await timed(bin('launch'), ['--', 'true'], env); // creates the registry; not counted
   const cs: Contender[] = [
     { name: 'node -e 0', run: () => timed(node, ['-e', '0']) },
-    { name: 'launch -- true', run: () => timed(node, [bin('launch'), '--', 'true'], env) },
+    { name: 'launch -- true', run: () => timed(bin('launch'), ['--', 'true'], env) },
     { name: 'timeout 60 true', run: () => timed('timeout', ['60', 'true']) },
   ];
   const missing: string[] = [];
@@ -93,7 +93,7 @@ function supervisorConf(dir: string, n: number): string {
 /** The status of 20 tasks: `control --list --json` beside `pm2 jlist` and `supervisorctl status`, each holding 20 sleeps. */
 export async function statusOf20(scratch: string, runs: number): Promise<Figure> {
   const env = { TASKWATCH_DB: path.join(scratch, 'status.db') };
-  const ours = Array.from({ length: 20 }, () => background(node, [bin('launch'), '--', 'sleep', '3600'], env));
+  const ours = Array.from({ length: 20 }, () => background(bin('launch'), ['--', 'sleep', '3600'], env));
   const cs: Contender[] = [
     { name: 'node -e 0', run: () => timed(node, ['-e', '0']) },
     { name: 'control --list --json', run: () => timed(node, [bin('control'), '--list', '--json'], env) },

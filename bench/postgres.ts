@@ -28,13 +28,13 @@ async function overheadVsSqlite(pg: PgServer, scratch: string, runs: number): Pr
   const url = await pg.createDb();
   const sqlite = { TASKWATCH_DB: path.join(scratch, 'pg-vs.db') };
   const onPg = { TASKWATCH_DB: url };
-  await timed(node, [bin('launch'), '--', 'true'], sqlite);
-  await timed(node, [bin('launch'), '--', 'true'], onPg);
+  await timed(bin('launch'), ['--', 'true'], sqlite);
+  await timed(bin('launch'), ['--', 'true'], onPg);
   const s: number[] = [];
   const p: number[] = [];
   for (let i = 0; i < runs; i++) {
     for (const [into, env] of [[s, sqlite], [p, onPg]] as const) {
-      const r = await timed(node, [bin('launch'), '--', 'true'], env);
+      const r = await timed(bin('launch'), ['--', 'true'], env);
       if (r.code !== 0) throw new Error(`launch -- true exited ${r.code}: ${r.stderr}`);
       into.push(r.ms);
     }
@@ -60,7 +60,7 @@ async function crossHostKill(pg: PgServer, scratch: string, runs: number): Promi
   const whole: number[] = [];
   for (let i = 0; i < runs * 2; i++) {
     const pidfile = path.join(scratch, `kill${i}.pid`);
-    const l = background(node, [bin('launch'), '--debug', '--name', `k${i}`, '--', 'sh', '-c', `echo $$ > ${pidfile}; exec sleep 300`], { ...env, TASKWATCH_HOST: 'alpha' });
+    const l = background(bin('launch'), ['--debug', '--name', `k${i}`, '--', 'sh', '-c', `echo $$ > ${pidfile}; exec sleep 300`], { ...env, TASKWATCH_HOST: 'alpha' });
     await until(() => fs.existsSync(pidfile) && fs.readFileSync(pidfile, 'utf8').trim(), 10000, 'the task');
     const id = Number((await until(() => /taskid (\d+)/.exec(l.err()), 10000, 'its id'))![1]);
     await until(() => /pid \d+ started/.test(l.err()), 10000, 'the pid recorded');
@@ -165,7 +165,7 @@ async function twoHundred(pg: PgServer, scratch: string): Promise<Figure> {
   const sqliteEnv = { TASKWATCH_DB: path.join(scratch, 'pg-200.db') };
   const go = path.join(scratch, 'go-200');
   const t0 = performance.now();
-  const ls = Array.from({ length: 200 }, (_, i) => background(node, [bin('launch'), '--name', `l${i}`, '--', 'sh', '-c', `while [ ! -e ${go} ]; do sleep 1; done`], { ...env, TASKWATCH_HOST: `h${i % 4}` }));
+  const ls = Array.from({ length: 200 }, (_, i) => background(bin('launch'), ['--name', `l${i}`, '--', 'sh', '-c', `while [ ! -e ${go} ]; do sleep 1; done`], { ...env, TASKWATCH_HOST: `h${i % 4}` }));
   try {
     await untilRunning(env, 200, 120000, '200 running tasks', 'RUNNING');
     const startMs = performance.now() - t0;
@@ -173,7 +173,7 @@ async function twoHundred(pg: PgServer, scratch: string): Promise<Figure> {
     await sleep(2000);
     const pgPss = ls.map((l) => pssKb(l.pid!) / 1024);
     // The same watch on SQLite, 20 launchers, for the comparison.
-    const ss = Array.from({ length: 20 }, (_, i) => background(node, [bin('launch'), '--name', `s${i}`, '--', 'sh', '-c', `while [ ! -e ${go} ]; do sleep 1; done`], sqliteEnv));
+    const ss = Array.from({ length: 20 }, (_, i) => background(bin('launch'), ['--name', `s${i}`, '--', 'sh', '-c', `while [ ! -e ${go} ]; do sleep 1; done`], sqliteEnv));
     await untilRunning(sqliteEnv, 20, 60000, '20 running tasks on SQLite');
     await sleep(2000);
     const sqPss = ss.map((l) => pssKb(l.pid!) / 1024);

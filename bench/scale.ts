@@ -20,11 +20,11 @@ export async function cpuPerLauncher(scratch: string, windowSec: number): Promis
   const env = { TASKWATCH_DB: path.join(scratch, 'cpu.db') };
   const alone = fs.mkdtempSync(path.join(scratch, 'alone-'));
   const shared = fs.mkdtempSync(path.join(scratch, 'shared-'));
-  const start = (dir: string) => background(node, [bin('launch'), '--feedpath', dir, '--timeout', '30', '--', 'sh', '-c', HEARTBEAT_EVERY_HALF_SECOND], env);
+  const start = (dir: string) => background(bin('launch'), ['--feedpath', dir, '--timeout', '30', '--', 'sh', '-c', HEARTBEAT_EVERY_HALF_SECOND], env);
   const one = start(alone);
   const fifty = Array.from({ length: 50 }, () => start(shared));
   // Node's floor: a process that wakes on the same schedule (every 7.5 s) to look at a file's times.
-  const floor = background(node, ['-e', `setInterval(() => require('fs').lstatSync(${JSON.stringify(alone)}), 7500)`]);
+  const floor = background(node, ['-e', `setInterval(() => require('fs').lstatSync(${JSON.stringify(alone)}), 7500)`], { NODE_EXTRA_CA_CERTS: undefined });
   const all = [one, ...fifty, floor];
   try {
     await untilRunning(env, 51, 60_000, '51 running tasks');
@@ -90,7 +90,7 @@ export async function thousand(scratch: string, count: number): Promise<Figure> 
   try {
     const t0 = performance.now();
     for (let i = 0; i < count; i += wave) {
-      for (let k = i; k < Math.min(count, i + wave); k++) ls.push(background(node, [bin('launch'), '--feedpath', feed, '--keep-feedback', '--timeout', String(timeoutSec), '--grace', '2', '--', 'sh', '-c', task], env));
+      for (let k = i; k < Math.min(count, i + wave); k++) ls.push(background(bin('launch'), ['--feedpath', feed, '--keep-feedback', '--timeout', String(timeoutSec), '--grace', '2', '--', 'sh', '-c', task], env));
       await sleep(waveMs);
     }
     await untilRunning(env, count, timeoutSec * 1000, `${count} running tasks`);
@@ -151,7 +151,7 @@ export async function atSize(scratch: string, runs: number): Promise<Figure[]> {
   // 20 live tasks in a registry with no history, and in one with 100,000 rows of it.
   const lists: Record<string, number[]> = { none: [], full: [] };
   const fresh = { TASKWATCH_DB: path.join(scratch, 'list-fresh.db') };
-  const sleeps = [fresh, big].flatMap((env) => Array.from({ length: 20 }, () => background(node, [bin('launch'), '--', 'sleep', '3600'], env)));
+  const sleeps = [fresh, big].flatMap((env) => Array.from({ length: 20 }, () => background(bin('launch'), ['--', 'sleep', '3600'], env)));
   try {
     for (const env of [fresh, big]) await untilRunning(env, 20, 30_000, '20 running tasks');
     for (let i = 0; i < runs; i++) {

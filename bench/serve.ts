@@ -25,7 +25,7 @@ function get(port: number, p: string, agent: http.Agent): Promise<{ status: numb
 
 /** `rows` history rows (100,000 by default), made by doubling one real archived row (a launch of true) in SQL. */
 export async function fillHistory(db: string, env: NodeJS.ProcessEnv, rows = 100_000): Promise<void> {
-  const r = await timed(node, [bin('launch'), '--name', 'seed', '--', 'true'], env);
+  const r = await timed(bin('launch'), ['--name', 'seed', '--', 'true'], env);
   if (r.code !== 0) throw new Error(r.stderr);
   const Database = require('better-sqlite3') as typeof import('better-sqlite3');
   const d = new Database(db);
@@ -66,7 +66,7 @@ export async function serveFigures(scratch: string, runs: number): Promise<Figur
     }
   }));
   // 100 quiet tasks: watched, with a timeout far away, so nothing changes while the server idles.
-  const quiet = Array.from({ length: 100 }, (_, i) => background(node, [bin('launch'), '--name', `quiet${i}`, '--feedpath', feed, '--timeout', '3600', '--', 'sleep', '3600'], env));
+  const quiet = Array.from({ length: 100 }, (_, i) => background(bin('launch'), ['--name', `quiet${i}`, '--feedpath', feed, '--timeout', '3600', '--', 'sleep', '3600'], env));
   const server = background(node, [bin('control'), '--serve', '--port', '0'], env, { stdout: true });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const figures: Figure[] = [];
@@ -134,7 +134,7 @@ export async function serveFigures(scratch: string, runs: number): Promise<Figur
       // was made: from that instant to the page's DOM saying so.
       const lat: number[] = [];
       for (let i = 0; i < runs; i++) {
-        const l = background(node, [bin('launch'), '--name', `probe${i}`, '--feedpath', feed, '--timeout', '2', '--', 'sleep', '600'], env);
+        const l = background(bin('launch'), ['--name', `probe${i}`, '--feedpath', feed, '--timeout', '2', '--', 'sleep', '600'], env);
         const id = Number((await until(() => /taskid (\d+)/.exec(l.err()), 15000, 'the probe'))![1]);
         const file = (await until(() => fs.readdirSync(feed).find((f) => f.startsWith(`feedback_${id}-`)), 15000, 'its feedback file'))!;
         const made = fs.statSync(path.join(feed, file)).ctimeMs;

@@ -16,7 +16,7 @@ const STAMPS = 'use Time::HiRes qw(time); $| = 1; printf "s %.6f\\n", time; prin
 /** Child exit to the next child's start, under launch --restart always --backoff 0. */
 export async function restartLatency(scratch: string, restarts: number): Promise<Figure> {
   const env = { TASKWATCH_DB: path.join(scratch, 'restart.db') };
-  const r = await timed(node, [bin('launch'), '--restart', 'always', '--max-restarts', String(restarts), '--backoff', '0', '--', 'perl', '-e', STAMPS], env);
+  const r = await timed(bin('launch'), ['--restart', 'always', '--max-restarts', String(restarts), '--backoff', '0', '--', 'perl', '-e', STAMPS], env);
   const lines = r.stdout.trim().split('\n').map((l) => l.split(' ')).map(([k, t]) => ({ k, t: Number(t) * 1000 }));
   const gaps: number[] = [];
   for (let i = 1; i + 1 < lines.length; i += 2) if (lines[i].k === 'e' && lines[i + 1].k === 's') gaps.push(lines[i + 1].t - lines[i].t);
@@ -207,7 +207,7 @@ export async function waitLatency(scratch: string, runs: number): Promise<Figure
   const lat: number[] = [];
   for (let i = 0; i < runs; i++) {
     const go = path.join(scratch, `go-${i}`);
-    const task = spawn(node, [bin('launch'), '--', 'perl', '-e', 'use Time::HiRes qw(time sleep); $| = 1; sleep 0.001 until -e $ARGV[0]; printf "%.6f\\n", time; exit 0', go], {
+    const task = spawn(bin('launch'), ['--', 'perl', '-e', 'use Time::HiRes qw(time sleep); $| = 1; sleep 0.001 until -e $ARGV[0]; printf "%.6f\\n", time; exit 0', go], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
