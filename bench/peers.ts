@@ -96,7 +96,7 @@ export async function statusOf20(scratch: string, runs: number): Promise<Figure>
   const ours = Array.from({ length: 20 }, () => background(bin('launch'), ['--', 'sleep', '3600'], env));
   const cs: Contender[] = [
     { name: 'node -e 0', run: () => timed(node, ['-e', '0']) },
-    { name: 'control --list --json', run: () => timed(node, [bin('control'), '--list', '--json'], env) },
+    { name: 'control --list --json', run: () => timed(bin('control'), ['--list', '--json'], env) },
   ];
   const missing: string[] = [];
   const pm2 = await pm2Home(scratch);

@@ -10,7 +10,6 @@ import { startPostgres, type PgServer } from '../tests/pg-server';
 import { openFor } from '../src/db/open';
 import { lockSpace } from '../src/db/pg-schema';
 
-const node = process.execPath;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
 async function sql<T = Record<string, unknown>>(url: string, text: string, args: unknown[] = []): Promise<T[]> {
@@ -74,7 +73,7 @@ async function crossHostKill(pg: PgServer, scratch: string, runs: number): Promi
       if (!Number.isFinite(died)) throw new Error(`no kill stamp: ${l.err().slice(-300)}`);
       lat.push(died - t0);
     } else {
-      const r = await timed(node, [bin('control'), '--kill', String(id)], { ...env, TASKWATCH_HOST: 'beta' });
+      const r = await timed(bin('control'), ['--kill', String(id)], { ...env, TASKWATCH_HOST: 'beta' });
       if (r.code !== 0) throw new Error(`control --kill exited ${r.code}: ${r.stderr}`);
       whole.push(r.ms);
       await l.exited;
@@ -104,7 +103,7 @@ async function listTenThousand(pg: PgServer, runs: number): Promise<Figure> {
     const env = { TASKWATCH_DB: url, TASKWATCH_HOST: 'host0' };
     const t: number[] = [];
     for (let i = 0; i < runs; i++) {
-      const r = await timed(node, [bin('control'), '--list', '--json'], env);
+      const r = await timed(bin('control'), ['--list', '--json'], env);
       const rows = JSON.parse(r.stdout) as Array<{ status: string }>;
       if (r.code !== 0 || rows.length !== 10000 || rows.some((x) => x.status !== 'RUNNING')) throw new Error(`control --list: exit ${r.code}, ${rows.length} rows: ${r.stderr}`);
       t.push(r.ms);
@@ -129,11 +128,11 @@ async function listTenThousand(pg: PgServer, runs: number): Promise<Figure> {
 async function sharedDispatch(pg: PgServer, tasks: number, runs: number): Promise<Figure> {
   const one = async (counted: boolean) => {
     const url = await pg.createDb();
-    const c = await timed(node, [bin('task-admin'), 'create', '-f', url, '-n', String(tasks), '--max-sleep', '0']);
+    const c = await timed(bin('task-admin'), ['create', '-f', url, '-n', String(tasks), '--max-sleep', '0']);
     if (c.code !== 0) throw new Error(c.stderr);
-    const ctls = ['alpha', 'beta'].map((h) => background(node, [bin('task-controller'), '-v', '-p', '0', '-d', url, '--interval', '60'], { TASKWATCH_HOST: h }));
+    const ctls = ['alpha', 'beta'].map((h) => background(bin('task-controller'), ['-v', '-p', '0', '-d', url, '--interval', '60'], { TASKWATCH_HOST: h }));
     const ports = await Promise.all(ctls.map(async (ctl) => Number((await until(() => /listening on 127\.0\.0\.1:(\d+)/.exec(ctl.err()), 10000, 'a controller'))![1])));
-    const ws = ports.flatMap((port, k) => [0, 1, 2, 3].map((j) => background(node, [bin('task-worker'), ...(counted ? ['-v'] : []), '-p', String(port), '-w', `w${k}${j}`, '--log', '/dev/null'])));
+    const ws = ports.flatMap((port, k) => [0, 1, 2, 3].map((j) => background(bin('task-worker'), [...(counted ? ['-v'] : []), '-p', String(port), '-w', `w${k}${j}`, '--log', '/dev/null'])));
     const codes = await Promise.all(ctls.map((x) => x.exited));
     await Promise.all(ws.map((w) => w.exited));
     const stamp = (text: string, re: RegExp) => Date.parse(new RegExp(`^(\\S+) task-controller: ${re.source}`, 'm').exec(text)?.[1] ?? '');
@@ -180,7 +179,7 @@ async function twoHundred(pg: PgServer, scratch: string): Promise<Figure> {
     fs.writeFileSync(go, '');
     const codes = await Promise.all([...ls, ...ss].map((l) => l.exited));
     if (codes.some((c) => c !== 0)) throw new Error(`launchers exited ${codes.filter((c) => c !== 0).slice(0, 5)}`);
-    const hist = await timed(node, [bin('control'), '--history', '--json', '--limit', '1000'], env);
+    const hist = await timed(bin('control'), ['--history', '--json', '--limit', '1000'], env);
     const archived = (JSON.parse(hist.stdout) as unknown[]).length;
     if (archived !== 200) throw new Error(`${archived} of 200 archived`);
     return {

@@ -132,7 +132,7 @@ async function listAtScale(runs: number): Promise<Figure> {
   const env = { TASKWATCH_DB: db };
   await Promise.all(Array.from({ length: 8 }, async (_, k) => {
     for (let i = k; i < 400; i += 8) {
-      const r = await timed(node, [bin('control'), '--reserve', '--name', `r${i % 40}`, '--ttl', '3600'], env);
+      const r = await timed(bin('control'), ['--reserve', '--name', `r${i % 40}`, '--ttl', '3600'], env);
       if (r.code !== 0) throw new Error(r.stderr);
     }
   }));
@@ -143,7 +143,7 @@ async function listAtScale(runs: number): Promise<Figure> {
   try {
     for (let i = 0; i < runs; i++) {
       n.push((await timed(node, ['-e', '0'])).ms);
-      const r = await timed(node, [bin('control'), '--list'], env);
+      const r = await timed(bin('control'), ['--list'], env);
       if (r.code !== 0 || r.stdout.split('\n').length < 500) throw new Error(`control --list failed (exit ${r.code}, ${r.stdout.split('\n').length} lines): ${r.stderr}`);
       c.push(r.ms);
     }
@@ -160,11 +160,11 @@ async function dispatch(tasks: number, workers: number, runs: number): Promise<F
   const rates: number[] = [];
   for (let i = 0; i < runs; i++) {
     const db = path.join(scratch, `tasks${i}.db`);
-    const c = await timed(node, [bin('task-admin'), 'create', '-f', db, '-n', String(tasks), '--max-sleep', '0']);
+    const c = await timed(bin('task-admin'), ['create', '-f', db, '-n', String(tasks), '--max-sleep', '0']);
     if (c.code !== 0) throw new Error(c.stderr);
-    const ctl = background(node, [bin('task-controller'), '-v', '-p', '0', '-d', db, '--interval', '60']);
+    const ctl = background(bin('task-controller'), ['-v', '-p', '0', '-d', db, '--interval', '60']);
     const port = Number((await until(() => /listening on 127\.0\.0\.1:(\d+)/.exec(ctl.err()), 10000, 'the controller'))?.[1]);
-    const ws = Array.from({ length: workers }, (_, k) => background(node, [bin('task-worker'), '-p', String(port), '-w', `w${k}`, '--log', '/dev/null']));
+    const ws = Array.from({ length: workers }, (_, k) => background(bin('task-worker'), ['-p', String(port), '-w', `w${k}`, '--log', '/dev/null']));
     const code = await ctl.exited;
     await Promise.all(ws.map((w) => w.exited));
     // From the first worker's connection to "all tasks done", by the controller's own log clock.
@@ -186,7 +186,7 @@ async function contention(n: number): Promise<Figure> {
   const rs = await Promise.all(Array.from({ length: n }, () => timed(bin('launch'), ['--', 'true'], env)));
   const wall = performance.now() - t0;
   const failures = rs.filter((r) => r.code !== 0).length;
-  const rows = JSON.parse((await timed(node, [bin('control'), '--history', '--json', '--limit', String(n * 2)], env)).stdout).length;
+  const rows = JSON.parse((await timed(bin('control'), ['--history', '--json', '--limit', String(n * 2)], env)).stdout).length;
   return { name: `Registry contention: ${n} \`launch -- true\` at once`, value: `${rows} history rows, ${failures} failures, ${(wall / 1000).toFixed(1)} s wall`, target: `${n} rows, 0 failures`, pass: rows === n && failures === 0, how: 'one run' };
 }
 
@@ -197,7 +197,7 @@ async function parseSpeed(): Promise<Figure> {
   fs.writeFileSync(file, lines.join('\n'));
   const mb = fs.statSync(file).size / 1048576;
   const t: number[] = [];
-  for (let i = 0; i < 5; i++) t.push((await timed(node, [bin('parse'), '--feedback', file])).ms);
+  for (let i = 0; i < 5; i++) t.push((await timed(bin('parse'), ['--feedback', file])).ms);
   const perMb = median(t) / mb;
   return { name: `Feedback parse speed (\`parse\`, ${mb.toFixed(1)} MB, 400k lines, process included)`, value: spread(t.map((x) => x / mb), (x) => `${x.toFixed(1)} ms per MB`), target: 'well under 1 s per MB', pass: perMb < 250, how: 'median of 5' };
 }
@@ -257,16 +257,16 @@ async function doubleExecutions(runs: number): Promise<Figure> {
   const doubles: number[] = [];
   for (let i = 0; i < runs; i++) {
     const db = path.join(scratch, `dx${i}.db`);
-    const c0 = await timed(node, [bin('task-admin'), 'create', '-f', db, '-n', '5000', '--max-sleep', '0']);
+    const c0 = await timed(bin('task-admin'), ['create', '-f', db, '-n', '5000', '--max-sleep', '0']);
     if (c0.code !== 0) throw new Error(c0.stderr);
     const port = await freePort();
     const controller = async () => {
-      const c = background(node, [bin('task-controller'), '-v', '-p', String(port), '-d', db, '--interval', '0.3', '--margin', '3']);
+      const c = background(bin('task-controller'), ['-v', '-p', String(port), '-d', db, '--interval', '0.3', '--margin', '3']);
       await until(() => /listening on/.test(c.err()), 10000, 'the controller');
       return c;
     };
     let c = await controller();
-    const ws = Array.from({ length: 8 }, (_, k) => background(node, [bin('task-worker'), '-v', '-p', String(port), '-w', `w${k}`]));
+    const ws = Array.from({ length: 8 }, (_, k) => background(bin('task-worker'), ['-v', '-p', String(port), '-w', `w${k}`]));
     const done = () => ws.reduce((n, w) => n + (w.err().match(/: done/g)?.length ?? 0), 0);
     for (let kill = 1; kill <= 5; kill++) {
       await until(() => done() >= kill * 800, 60000, `${kill * 800} done`);

@@ -141,7 +141,7 @@ export async function atSize(scratch: string, runs: number): Promise<Figure[]> {
   const all = ['--history', '--json', '--limit', '1000000'];
   const t: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const r = await timed(node, [bin('control'), ...all], big);
+    const r = await timed(bin('control'), [...all], big);
     if (r.code !== 0 || !r.stdout.startsWith('[{')) throw new Error(`control --history: ${r.stderr}`);
     t.push(r.ms);
   }
@@ -155,7 +155,7 @@ export async function atSize(scratch: string, runs: number): Promise<Figure[]> {
   try {
     for (const env of [fresh, big]) await untilRunning(env, 20, 30_000, '20 running tasks');
     for (let i = 0; i < runs; i++) {
-      for (const [k, env] of [['none', fresh], ['full', big]] as const) lists[k].push((await timed(node, [bin('control'), '--list', '--json'], env)).ms);
+      for (const [k, env] of [['none', fresh], ['full', big]] as const) lists[k].push((await timed(bin('control'), ['--list', '--json'], env)).ms);
     }
   } finally {
     sleeps.forEach((l) => l.kill('SIGTERM'));

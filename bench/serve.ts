@@ -6,7 +6,6 @@ import * as path from 'node:path';
 import { background, bin, cpuNs, median, sleep, spread, timed, until, type Figure } from './lib';
 import { SAMPLE_MS } from '../src/serve/feed';
 
-const node = process.execPath;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 const pct = (x: number) => `${x.toFixed(3)}%`;
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
@@ -61,13 +60,13 @@ export async function serveFigures(scratch: string, runs: number): Promise<Figur
   await fillHistory(db, env);
   await Promise.all(Array.from({ length: 8 }, async (_, k) => {
     for (let i = k; i < 400; i += 8) {
-      const r = await timed(node, [bin('control'), '--reserve', '--name', `r${i % 40}`, '--ttl', '3600'], env);
+      const r = await timed(bin('control'), ['--reserve', '--name', `r${i % 40}`, '--ttl', '3600'], env);
       if (r.code !== 0) throw new Error(r.stderr);
     }
   }));
   // 100 quiet tasks: watched, with a timeout far away, so nothing changes while the server idles.
   const quiet = Array.from({ length: 100 }, (_, i) => background(bin('launch'), ['--name', `quiet${i}`, '--feedpath', feed, '--timeout', '3600', '--', 'sleep', '3600'], env));
-  const server = background(node, [bin('control'), '--serve', '--port', '0'], env, { stdout: true });
+  const server = background(bin('control'), ['--serve', '--port', '0'], env, { stdout: true });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const figures: Figure[] = [];
   let browser: import('playwright-core').Browser | undefined;

@@ -5,7 +5,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { background, bin, median, memoryOf, sleep, spread, timed, until, type Figure, type Memory } from './lib';
 
-const node = process.execPath;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 const mb = (kb: number) => `${(kb / 1024).toFixed(2)} MB`;
 /** The wall clock in ms with microseconds, comparable to Perl's Time::HiRes::time. */
@@ -35,7 +34,7 @@ export async function restartLatency(scratch: string, restarts: number): Promise
 }
 
 const registryOf = (scratch: string, name: string) => ({ TASKWATCH_DB: path.join(scratch, `${name}.db`) });
-const control = (env: NodeJS.ProcessEnv, ...args: string[]) => timed(node, [bin('control'), ...args], env);
+const control = (env: NodeJS.ProcessEnv, ...args: string[]) => timed(bin('control'), [...args], env);
 
 async function supervisorOf(env: NodeJS.ProcessEnv, pool: string): Promise<number> {
   return until(async () => {
@@ -217,7 +216,7 @@ export async function waitLatency(scratch: string, runs: number): Promise<Figure
     task.stderr.on('data', (d) => (err += d));
     const closed = new Promise((r) => task.on('close', r));
     const id: string = await until(() => /taskid (\d+)/.exec(err)?.[1] ?? '', 15_000, 'the task id');
-    const waiter = spawn(node, [bin('control'), '--wait', id], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const waiter = spawn(bin('control'), ['--wait', id], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     const woke = new Promise<number>((resolve) => waiter.on('exit', () => resolve(nowMs())));
     await sleep(700); // --wait has opened the registry and set its watches by now; an early go only makes this run slower
     fs.writeFileSync(go, '');

@@ -1,5 +1,5 @@
-#!/usr/bin/env node
-import '../src/db/prewarm'; // first: on PostgreSQL the connection starts while the rest loads
+import '../src/ca-certs'; // first: the environment as it was given
+import '../src/db/prewarm'; // then: on PostgreSQL the connection starts while the rest loads
 import * as path from 'node:path';
 import { runMain } from '../src/cli/run';
 import { cliParser } from '../src/cli/parser';

@@ -1,4 +1,4 @@
-import '../src/launch/ca-certs'; // first: the environment as launch was given it
+import '../src/ca-certs'; // first: the environment as launch was given it
 import '../src/db/prewarm'; // then: on PostgreSQL the connection starts while the rest loads
 import { runMain } from '../src/cli/run';
 import { EXIT } from '../src/errors';

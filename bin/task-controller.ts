@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+import '../src/ca-certs'; // first: the environment as it was given
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runMain } from '../src/cli/run';

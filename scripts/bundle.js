@@ -5,18 +5,25 @@
 // and a comment. The inspector port is one no machine can bind, so a SIGUSR1 during start-up opens
 // nothing; from the first statement on, SIGUSR1 has a listener and never reaches the inspector.
 // Under npx (npm exec), which does not pass signals on, launch is told when npm's shell dies.
-// NODE_EXTRA_CA_CERTS is set aside for Node's start unless an argument or TASKWATCH_DB holds a URL (a
-// PostgreSQL registry may need it for TLS), and put back first thing (src/launch/ca-certs.ts).
+// Every program (launch, control, the epoll_demo fleet) sets NODE_EXTRA_CA_CERTS aside for Node's
+// start unless an argument or TASKWATCH_DB holds a URL (a PostgreSQL registry may need it for TLS),
+// and puts it back first thing (src/ca-certs.ts).
 const esbuild = require('esbuild');
 
+// Every program's shell line sets NODE_EXTRA_CA_CERTS aside (src/ca-certs.ts puts it back).
+const setCaAside =
+  `if [ -n "\${NODE_EXTRA_CA_CERTS+set}" ]; then case "$TASKWATCH_DB $*" in *://*) ;; *) TASKWATCH_SAVED_NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; ` +
+  'export TASKWATCH_SAVED_NODE_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS;; esac; fi; ';
 const node = 'node --inspect-port=240.0.0.1:1024 "$0" "$@"';
 const banner = [
   '#!/bin/sh',
   `':' //; { while read -r k v; do if [ "$k" = SigIgn: ]; then TASKWATCH_SIGIGN=$v; export TASKWATCH_SIGIGN; break; fi; done </proc/$$/status; } 2>/dev/null; ` +
-    `if [ -n "\${NODE_EXTRA_CA_CERTS+set}" ]; then case "$TASKWATCH_DB $*" in *://*) ;; *) TASKWATCH_SAVED_NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; export TASKWATCH_SAVED_NODE_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS;; esac; fi; ` +
+    setCaAside +
     `if [ "$npm_command" = exec ] && command -v setpriv >/dev/null; then exec setpriv --pdeathsig TERM ${node}; fi; exec ${node}`,
   "process.on('SIGUSR1', function () {});",
 ].join('\n');
+/** The other programs' lines: only the certificates set aside. */
+const plainBanner = ['#!/bin/sh', `':' //; ${setCaAside}exec node "$0" "$@"`].join('\n');
 
 /** What both bundles are: one minified file for Node 20, names kept for stack traces. */
 const common = { bundle: true, minifyWhitespace: true, minifySyntax: true, keepNames: true, platform: 'node', target: 'node20', logLevel: 'warning' };
@@ -37,6 +44,7 @@ esbuild.buildSync({
   ...common,
   entryPoints: ['bin/control.ts'],
   external: ['better-sqlite3/build/Release/better_sqlite3.node', 'fastify', '@fastify/*', 'chokidar'],
+  banner: { js: plainBanner },
   outfile: 'dist/bin/control.js',
 });
 
@@ -56,6 +64,7 @@ for (const prog of ['task-worker', 'task-controller', 'task-admin']) {
     ...common,
     entryPoints: [`bin/${prog}.ts`],
     external: ['better-sqlite3/build/Release/better_sqlite3.node', 'pg-native'],
+    banner: { js: plainBanner },
     outfile: `dist/bin/${prog}.js`,
   });
 }

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { bin, freshRegistry, run } from './helpers';
+import { bin, freshRegistry, run, waitFor } from './helpers';
 
 /** The task prints its own variable and the launcher's start-up environment (its parent's /proc environ). */
 const REPORT = `printf 'task=[%s] saved=[%s]\\n' "\${NODE_EXTRA_CA_CERTS-unset}" "\${TASKWATCH_SAVED_NODE_EXTRA_CA_CERTS-unset}"; tr '\\0' '\\n' < /proc/$PPID/environ | grep -c '^NODE_EXTRA_CA_CERTS=' || true`;
@@ -40,4 +40,19 @@ test('NODE_EXTRA_CA_CERTS: kept for the launcher when an argument or TASKWATCH_D
   const url = await launched({ NODE_EXTRA_CA_CERTS: '/nonexistent/certs.pem' }, 'postgres://db.example/x');
   assert.equal(url.line, 'task=[/nonexistent/certs.pem] saved=[unset]');
   assert.equal(url.launcherHasIt, true, 'a URL among the arguments keeps it for Node');
+});
+
+test('NODE_EXTRA_CA_CERTS: control, run as a program, passes it on unchanged to a pool it starts', async (ctx) => {
+  const t = freshRegistry();
+  const out = path.join(t.dir, 'seen');
+  const env = { ...t.env, NODE_EXTRA_CA_CERTS: '/some where/certs.pem' };
+  ctx.after(() => run(bin('control'), ['--scale', 'ca', '0'], env));
+  // The pool's supervisor (launch --pool, spawned by control with control's environment) is the
+  // instance's parent: the instance reports its own variable and what the supervisor was started with.
+  const report = `printf '%s|%s|' "$NODE_EXTRA_CA_CERTS" "\${TASKWATCH_SAVED_NODE_EXTRA_CA_CERTS-unset}" > ${out}; ` +
+    `tr '\\0' '\\n' < /proc/$PPID/environ | grep -c '^NODE_EXTRA_CA_CERTS=/some where/certs.pem$' >> ${out}; exec sleep 300`;
+  const r = await run(bin('control'), ['--scale', 'ca', '1', '--', 'sh', '-c', report], env);
+  assert.equal(r.code, 0, r.stderr);
+  const seen = await waitFor(() => (fs.existsSync(out) && fs.readFileSync(out, 'utf8').endsWith('\n') ? fs.readFileSync(out, 'utf8') : ''), 15_000, 'the instance to write what it sees');
+  assert.equal(seen, '/some where/certs.pem|unset|1\n', 'the instance and the supervisor control started both have it as given');
 });
