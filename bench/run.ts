@@ -375,6 +375,11 @@ What each step of the cost issue saved, on this machine, each measured against t
   70 MB (55 MB for 10,000 rows).
 - control bundled into one file: \`--list --json\` over 20 tasks from about 100 ms to 85; the epoll_demo
   programs bundled: an idle task-worker from 48.3 MB PSS to 42.9, its start from 80 ms to 60.
+- NODE_EXTRA_CA_CERTS set aside for our own programs' start (it names the system's whole bundle on
+  these machines, and every Node process parses it as it starts): \`launch -- true\` from about 88 ms
+  to about 60, a watching launcher about 0.95 MB less PSS, \`control --list\` about 30 ms less. The
+  bench runs every program as users do, as a program, so its figures include this; figure 1 also
+  shows \`node -e 0\` without the variable, and the memory and CPU floors are Node processes without it.
 - Tried on a watching launcher and dropped (20 launchers, PSS and CPU per wake-up): --jitless (+1.9 MB,
   and about three times the CPU per wake-up), --lite-mode (+1.6 MB), --single-threaded,
   --max-semi-space-size=1, --v8-pool-size=0, --no-memory-reducer, --optimize-for-size, --max-lazy,
