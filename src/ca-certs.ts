@@ -12,3 +12,13 @@ if (saved !== undefined) {
   if (process.env.NODE_EXTRA_CA_CERTS === undefined) process.env.NODE_EXTRA_CA_CERTS = saved;
   delete process.env[SAVED_CA_CERTS];
 }
+
+/**
+ * The environment for one of our programs started as `node FILE` (not through its shell line), with
+ * the variable set aside by the same rule: unless `registry` or an argument holds a URL.
+ */
+export function caCertsAside(env: NodeJS.ProcessEnv, registry: string, args: readonly string[]): NodeJS.ProcessEnv {
+  if (env.NODE_EXTRA_CA_CERTS === undefined || [registry, ...args].some((a) => a.includes('://'))) return env;
+  const { NODE_EXTRA_CA_CERTS: saved, ...rest } = env;
+  return { ...rest, [SAVED_CA_CERTS]: saved };
+}

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bin, freshRegistry, run, waitFor } from './helpers';
+import { caCertsAside } from '../src/ca-certs';
 
 /** The task prints its own variable and the launcher's start-up environment (its parent's /proc environ). */
 const REPORT = `printf 'task=[%s] saved=[%s]\\n' "\${NODE_EXTRA_CA_CERTS-unset}" "\${TASKWATCH_SAVED_NODE_EXTRA_CA_CERTS-unset}"; tr '\\0' '\\n' < /proc/$PPID/environ | grep -c '^NODE_EXTRA_CA_CERTS=' || true`;
@@ -42,7 +43,7 @@ test('NODE_EXTRA_CA_CERTS: kept for the launcher when an argument or TASKWATCH_D
   assert.equal(url.launcherHasIt, true, 'a URL among the arguments keeps it for Node');
 });
 
-test('NODE_EXTRA_CA_CERTS: control, run as a program, passes it on unchanged to a pool it starts', async (ctx) => {
+test('NODE_EXTRA_CA_CERTS: control, run as a program, starts a pool\'s supervisor without it, and the instances get it unchanged', async (ctx) => {
   const t = freshRegistry();
   const out = path.join(t.dir, 'seen');
   const env = { ...t.env, NODE_EXTRA_CA_CERTS: '/some where/certs.pem' };
@@ -50,9 +51,19 @@ test('NODE_EXTRA_CA_CERTS: control, run as a program, passes it on unchanged to 
   // The pool's supervisor (launch --pool, spawned by control with control's environment) is the
   // instance's parent: the instance reports its own variable and what the supervisor was started with.
   const report = `printf '%s|%s|' "$NODE_EXTRA_CA_CERTS" "\${TASKWATCH_SAVED_NODE_EXTRA_CA_CERTS-unset}" > ${out}; ` +
-    `tr '\\0' '\\n' < /proc/$PPID/environ | grep -c '^NODE_EXTRA_CA_CERTS=/some where/certs.pem$' >> ${out}; exec sleep 300`;
+    `e=$(tr '\\0' '\\n' < /proc/$PPID/environ); ` +
+    `printf '%s %s\\n' "$(echo "$e" | grep -c '^NODE_EXTRA_CA_CERTS=')" "$(echo "$e" | grep -c '^TASKWATCH_SAVED_NODE_EXTRA_CA_CERTS=/some where/certs.pem$')" >> ${out}; exec sleep 300`;
   const r = await run(bin('control'), ['--scale', 'ca', '1', '--', 'sh', '-c', report], env);
   assert.equal(r.code, 0, r.stderr);
   const seen = await waitFor(() => (fs.existsSync(out) && fs.readFileSync(out, 'utf8').endsWith('\n') ? fs.readFileSync(out, 'utf8') : ''), 15_000, 'the instance to write what it sees');
-  assert.equal(seen, '/some where/certs.pem|unset|1\n', 'the instance and the supervisor control started both have it as given');
+  // The supervisor's start-up environment: the variable 0 times, the value set aside once.
+  assert.equal(seen, '/some where/certs.pem|unset|0 1\n', 'the instance has it as given; the supervisor started with it set aside');
+});
+
+test('caCertsAside: the variable set aside unless the registry or an argument is a URL', () => {
+  const env = { NODE_EXTRA_CA_CERTS: '/c.pem', PATH: '/bin' };
+  assert.deepEqual(caCertsAside(env, '/var/tw.db', ['--pool', 'p']), { PATH: '/bin', TASKWATCH_SAVED_NODE_EXTRA_CA_CERTS: '/c.pem' });
+  assert.equal(caCertsAside(env, 'postgres://db/x', ['--pool', 'p']), env);
+  assert.equal(caCertsAside(env, '/var/tw.db', ['--pool', 'a://b']), env);
+  assert.equal(caCertsAside({ PATH: '/bin' }, '/var/tw.db', []).NODE_EXTRA_CA_CERTS, undefined);
 });

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, constants as fsc, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { caCertsAside } from '../ca-certs';
 import { EXIT } from '../errors';
 import type { Registry } from '../db/registry';
 import { isLauncher } from '../proc/identity';
@@ -27,8 +28,11 @@ export function startSupervisor(reg: Registry, name: string, launchBin: string):
   const err = openSync(join(logs, `${name}.pool.log`), fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT | fsc.O_NOFOLLOW, 0o600);
   try {
     // The registry goes in the environment, not the arguments: a PostgreSQL URL may hold a password, and anyone may read a command line.
-    const env = { ...process.env, TASKWATCH_DB: reg.dbArg };
-    const child = spawn(process.execPath, [launchBin, '--pool', name, '--debug'], { detached: true, env, stdio: ['ignore', 'ignore', err] });
+    // Started as `node FILE`, not through launch's shell lines (which would tie it to control's life
+    // under npx), so the CA bundle is set aside here as they would.
+    const args = [launchBin, '--pool', name, '--debug'];
+    const env = caCertsAside({ ...process.env, TASKWATCH_DB: reg.dbArg }, reg.dbArg, args);
+    const child = spawn(process.execPath, args, { detached: true, env, stdio: ['ignore', 'ignore', err] });
     child.on('error', () => {});
     child.unref();
   } finally {
