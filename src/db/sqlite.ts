@@ -137,8 +137,9 @@ function pathIdentity(file: string): string | null {
 // written); any other gives its id between two ODD marks, and is mapped by historyEntry itself.
 // tests/history.test.ts holds the two equal on such rows. Numbers print with 17 digits where
 // JavaScript prints the shortest: the same double either way.
-// ODD is char(1): JSON escapes every control character, so no entry's text holds one.
-const ODD = `char(1)`;
+// ODD_MARK is char(1): JSON escapes every control character, so no entry's text holds one.
+const ODD_MARK = '\x01';
+const ODD = `char(${ODD_MARK.charCodeAt(0)})`;
 const ENTRY_JSON = `CASE WHEN plain THEN json_object('id', id, 'taskid', taskid, 'name', taskname, 'info1', info1, 'info2', info2,
   'info3', info3, 'command', json(command), 'pid', pid, 'starttime', starttime, 'endtime', endtime, 'duration', duration,
   'outcome', outcome, 'exitcode', exitcode, 'termsignal', termsignal, 'termerror', termerror,
@@ -448,13 +449,12 @@ export class SqliteRegistry implements Registry {
       .raw(true)
       .get(...args, o.limit) as [number, number | null, string | null];
     if (lowest === null || text === null) return { items: [], count: 0, lowest: null };
-    if (!text.includes('\x01')) return { items: [text], count, lowest };
-    // Odd rows split the text: ',' + ODD id ODD + ',' between plain runs.
-    const odd = this.db.prepare(`SELECT * FROM history WHERE id = ?`);
+    // Odd rows split the text: ',' + ODD id ODD + ',' between plain runs (a page without one is one part).
+    let odd: Database.Statement | undefined; // prepared only for a page that has an odd row
     const items: Array<string | HistoryRow> = [];
-    text.split('\x01').forEach((part, i) => {
+    text.split(ODD_MARK).forEach((part, i) => {
       if (i % 2 === 1) {
-        const row = odd.get(Number(part)) as HistoryRow | undefined; // undefined: cleared since
+        const row = (odd ??= this.db.prepare(`SELECT * FROM history WHERE id = ?`)).get(Number(part)) as HistoryRow | undefined; // undefined: cleared since
         if (row) items.push(row);
         return;
       }
