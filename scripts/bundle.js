@@ -10,7 +10,6 @@
 // and puts it back first thing (src/ca-certs.ts).
 const esbuild = require('esbuild');
 
-// Every program's shell line sets NODE_EXTRA_CA_CERTS aside (src/ca-certs.ts puts it back).
 const setCaAside =
   `if [ -n "\${NODE_EXTRA_CA_CERTS+set}" ]; then case "$TASKWATCH_DB $*" in *://*) ;; *) TASKWATCH_SAVED_NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; ` +
   'export TASKWATCH_SAVED_NODE_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS;; esac; fi; ';
@@ -25,7 +24,7 @@ const banner = [
 /** The other programs' lines: only the certificates set aside. */
 const plainBanner = ['#!/bin/sh', `':' //; ${setCaAside}exec node "$0" "$@"`].join('\n');
 
-/** What both bundles are: one minified file for Node 20, names kept for stack traces. */
+/** What every bundle is: one minified file for Node 20, names kept for stack traces. */
 const common = { bundle: true, minifyWhitespace: true, minifySyntax: true, keepNames: true, platform: 'node', target: 'node20', logLevel: 'warning' };
 
 esbuild.buildSync({
