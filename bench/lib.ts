@@ -74,7 +74,7 @@ export interface LiveRow {
 
 /** The live rows `control --list --json` prints for a registry; [] while it cannot say (no registry yet). */
 export async function liveRows(env: NodeJS.ProcessEnv): Promise<LiveRow[]> {
-  const r = await timed(process.execPath, [bin('control'), '--list', '--json'], env);
+  const r = await timed(bin('control'), ['--list', '--json'], env);
   return r.code === 0 ? (JSON.parse(r.stdout) as LiveRow[]) : [];
 }
 

@@ -386,9 +386,9 @@ What each step of the cost issue saved, on this machine, each measured against t
   and esbuild's identifier minifying (source 125 KB to 100): none lowered PSS or CPU beyond the noise.
   For the demo's workers, --no-opt and --always-sparkplug: within the noise. A startup snapshot was not
   tried: launch's own code costs about 15 ms of its start, and the cgroup join 10.
-- What is left is mostly Node's: a bare \`node -e\` beside the launchers (figures 5 and 6) costs 0.0038%
-  of a core waking on the same schedule (a wake-up of a Node process costs about 0.3 ms here, a
-  Python one 0.13) and 6.9 MB PSS doing nothing.
+- What is left is mostly Node's: a bare \`node -e\` beside the launchers (figures 5 and 6, without
+  NODE_EXTRA_CA_CERTS like them) costs about 0.0046% of a core waking on the same schedule (a wake-up
+  of a Node process costs about 0.3 ms here, a Python one 0.13) and 5.8 MB PSS doing nothing.
 
 What containment costs at start: the task is started through a few lines of Perl, which join its
 cgroup, make its process group and keep inherited signal dispositions before the command's exec

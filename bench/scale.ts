@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { background, bin, cpuNs, feedbackPath, median, sleep, spread, timed, untilRunning, type Figure } from './lib';
+import { background, bin, cpuNs, feedbackPath, median, pssKb, sleep, spread, timed, untilRunning, type Figure } from './lib';
 import { fillHistory } from './serve';
 
 const node = process.execPath;
@@ -74,31 +74,31 @@ function percentile(xs: number[], p: number): number {
  * `count` tasks watched at once on this host, each beating once and then hanging, so that each is
  * killed at its --timeout. They start one every 100 ms (a burst of 1,000 Node start-ups would only
  * measure the scheduler, and deadlines as bunched as the starts measure it again); the timeout is
- * longer than the start-up of all of them, so every kill happens with all the others watching. Each task's TERM trap stamps the time; lateness is that stamp against its
- * feedback file's mtime + the timeout. While all watch: inotify instances held by the launchers,
+ * longer than the start-up of all of them, so every kill happens with all the others watching.
+ * Each task's TERM trap stamps the time; lateness is that stamp against its feedback file's mtime +
+ * the timeout. While all watch: inotify instances held by the launchers,
  * and whether another program can still have one.
  */
 export async function thousand(scratch: string, count: number): Promise<Figure> {
   const env = { TASKWATCH_DB: path.join(scratch, 'thousand.db') };
   const feed = fs.mkdtempSync(path.join(scratch, 'k-'));
   const stamps = fs.mkdtempSync(path.join(scratch, 'k-stamps-'));
-  const wave = 1;
-  const waveMs = 100;
-  const timeoutSec = Math.ceil((count / wave) * waveMs / 1000) + 30;
+  const everyMs = 100;
+  const timeoutSec = Math.ceil((count * everyMs) / 1000) + 30;
   const task = `trap 'date +%s%N > ${stamps}/$TASKWATCH_TASKID; exit 0' TERM; echo "[beat]1" >> "$TASKWATCH_FEEDBACK"; sleep 3600 & wait`;
   const ls: Array<ReturnType<typeof background>> = [];
   try {
     const t0 = performance.now();
-    for (let i = 0; i < count; i += wave) {
-      for (let k = i; k < Math.min(count, i + wave); k++) ls.push(background(bin('launch'), ['--feedpath', feed, '--keep-feedback', '--timeout', String(timeoutSec), '--grace', '2', '--', 'sh', '-c', task], env));
-      await sleep(waveMs);
+    for (let i = 0; i < count; i++) {
+      ls.push(background(bin('launch'), ['--feedpath', feed, '--keep-feedback', '--timeout', String(timeoutSec), '--grace', '2', '--', 'sh', '-c', task], env));
+      await sleep(everyMs);
     }
     await untilRunning(env, count, timeoutSec * 1000, `${count} running tasks`);
     const startedSec = (performance.now() - t0) / 1000;
     const held = ls.reduce((n, l) => n + inotifyFds(l.pid!), 0);
     const probe = spawnSync(node, ['-e', "require('fs').watch('.').close(); console.log('ok')"], { cwd: scratch, encoding: 'utf8' });
     const others = probe.stdout.trim() === 'ok' ? 'yes' : `no: ${probe.stderr.trim().split('\n').pop()}`;
-    const rss = ls.reduce((s, l) => s + Number(/^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${l.pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0), 0) / count / 1024;
+    const pss = ls.reduce((s, l) => s + pssKb(l.pid!), 0) / count / 1024;
     const codes = await Promise.all(ls.map((l) => l.exited));
     const late: number[] = [];
     for (const f of fs.readdirSync(stamps)) {
@@ -110,10 +110,10 @@ export async function thousand(scratch: string, count: number): Promise<Figure> 
     const p95 = percentile(late, 95);
     return {
       name: `${count} watched tasks at once on one host, each killed at its --timeout`,
-      value: `kill lateness p95 ${ms(p95)} (median ${ms(median(late))}, max ${ms(Math.max(...late))}, n=${late.length}); ${killed} of ${count} ended by the timeout (exit 124); inotify instances held by the launchers: ${held} (this user may have ${fs.readFileSync('/proc/sys/fs/inotify/max_user_instances', 'utf8').trim()}); another program could watch a file meanwhile: ${others}; PSS per launcher ${rss.toFixed(2)} MB`,
+      value: `kill lateness p95 ${ms(p95)} (median ${ms(median(late))}, max ${ms(Math.max(...late))}, n=${late.length}); ${killed} of ${count} ended by the timeout (exit 124); inotify instances held by the launchers: ${held} (this user may have ${fs.readFileSync('/proc/sys/fs/inotify/max_user_instances', 'utf8').trim()}); another program could watch a file meanwhile: ${others}; PSS per launcher ${pss.toFixed(2)} MB`,
       target: 'p95 <= 50 ms, all enforced, 0 inotify',
       pass: p95 <= 50 && killed === count && late.length === count && held === 0 && others === 'yes',
-      how: `started ${wave} every ${waveMs} ms (all ${count} running after ${startedSec.toFixed(0)} s); one heartbeat each, then a hang; --timeout ${timeoutSec}, so every kill comes once all are watching; the task's TERM trap stamps the time, against its feedback file's mtime + the timeout`,
+      how: `started one every ${everyMs} ms (all ${count} running after ${startedSec.toFixed(0)} s); one heartbeat each, then a hang; --timeout ${timeoutSec}, so every kill comes once all are watching; the task's TERM trap stamps the time, against its feedback file's mtime + the timeout`,
     };
   } finally {
     ls.forEach((l) => l.kill('SIGTERM'));

@@ -34,7 +34,7 @@ export async function restartLatency(scratch: string, restarts: number): Promise
 }
 
 const registryOf = (scratch: string, name: string) => ({ TASKWATCH_DB: path.join(scratch, `${name}.db`) });
-const control = (env: NodeJS.ProcessEnv, ...args: string[]) => timed(bin('control'), [...args], env);
+const control = (env: NodeJS.ProcessEnv, ...args: string[]) => timed(bin('control'), args, env);
 
 async function supervisorOf(env: NodeJS.ProcessEnv, pool: string): Promise<number> {
   return until(async () => {
