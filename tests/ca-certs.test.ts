@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { bin, freshRegistry, run, waitFor } from './helpers';
+import { bin, freshRegistry, run, tmpdir, waitFor } from './helpers';
 import { caCertsAside } from '../src/ca-certs';
 
 /** The task prints its own variable and the launcher's start-up environment (its parent's /proc environ). */
@@ -20,10 +20,8 @@ async function launched(env: NodeJS.ProcessEnv, ...extra: string[]) {
   return { line, launcherHasIt: count === '1' };
 }
 
-test('NODE_EXTRA_CA_CERTS: launch starts Node without it on SQLite, and the task gets it back unchanged', async (t) => {
-  const dir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'ca-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const bundle = path.join(dir, 'extra certs.pem'); // a space in the name: passed through as it is
+test('NODE_EXTRA_CA_CERTS: launch starts Node without it on SQLite, and the task gets it back unchanged', async () => {
+  const bundle = path.join(tmpdir('ca-'), 'extra certs.pem'); // a space in the name: passed through as it is
   fs.writeFileSync(bundle, '');
   const given = await launched({ NODE_EXTRA_CA_CERTS: bundle });
   assert.equal(given.line, `task=[${bundle}] saved=[unset]`);
