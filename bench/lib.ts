@@ -28,8 +28,9 @@ export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}):
     const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
+    // Decoded as a stream: a character whose UTF-8 bytes a pipe splits across two reads stays whole.
+    p.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    p.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
     p.on('error', reject);
     p.on('exit', (code) => {
       const ms = performance.now() - t0;

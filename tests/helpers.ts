@@ -57,8 +57,9 @@ export function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, 
     timedOut = true;
     child.kill('SIGKILL');
   }, o.timeoutMs);
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
+  // Decoded as a stream: a character whose UTF-8 bytes a pipe splits across two reads stays whole.
+  child.stdout!.setEncoding('utf8').on('data', (d) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d) => (stderr += d));
   const result = new Promise<Ran & { timedOut: boolean }>((resolve) => child.on('close', (code, signal) => {
     clearTimeout(timer);
     resolve({ code, signal, stdout, stderr, timedOut });
