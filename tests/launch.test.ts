@@ -87,7 +87,9 @@ eachBackend('status goes RUNNING, SILENT, STALLED, then the task is killed at th
 });
 
 eachBackend('the launcher writes status changes to the registry as they happen', async (t) => {
-  const l = t.startLaunch('--feedpath', t.dir, '--timeout', '4', '--grace', '0', '--', fixture('hang.sh')); // SILENT for 1 s: a 20 ms poll sees it on a busy machine
+  // SILENT from 2 s to 4 s: a 20 ms poll sees it even on a busy machine on PostgreSQL (a 1 s window
+  // was missed once in CI, with two test files and the server sharing two cores).
+  const l = t.startLaunch('--feedpath', t.dir, '--timeout', '8', '--grace', '0', '--', fixture('hang.sh'));
   // The row as stored (the launcher's own word), not the status control derives.
   const reg = await waitFor(() => openFor(t.db, { create: false }));
   const stored = new Set<string>();
