@@ -33,10 +33,17 @@ export const elsewhereNote = (t: LaunchedTask): string =>
  * which only the kernel sets, so a file touched into the future does not look fresh), the last
  * heartbeat its launcher recorded, or its start. Wall-clock based: only the launcher, which watches
  * continuously, can measure on the monotonic clock.
+ *
+ * The file of a task on another host is not read: its path names something unrelated here. There,
+ * only the launcher's word is known. It records a heartbeat when the status changes, not at every
+ * beat, so its last one dates the quiet while it says SILENT or STALLED (or LOST: the last known);
+ * while it says RUNNING the quiet is unknown (null), short of a quarter of the timeout.
  */
 export function quietMs(t: LaunchedTask, nowMs = Date.now()): number | null {
   if (!t.watch) return null;
-  const beat = Math.max(heartbeatOf(t.watch.feedFile)?.ctimeMs ?? 0, (t.heartbeatAt ?? 0) * 1000, t.startedAt * 1000);
+  if (!isHere(t) && t.state === 'RUNNING') return null;
+  const file = isHere(t) ? (heartbeatOf(t.watch.feedFile)?.ctimeMs ?? 0) : 0;
+  const beat = Math.max(file, (t.heartbeatAt ?? 0) * 1000, t.startedAt * 1000);
   return nowMs - beat;
 }
 

@@ -18,6 +18,7 @@ interface Live {
   name: string;
   pid: number | null;
   status: string;
+  timer: number | null;
   host: string | null;
 }
 interface Hist {
@@ -33,6 +34,10 @@ function controlOn(t: Fresh, host: string, ...args: string[]) {
   const cmd = ownPidNamespace ? ['unshare', '--pid', '--fork', '--mount-proc', ...argv] : argv;
   return run(cmd[0], cmd.slice(1), { ...t.env, TASKWATCH_HOST: host }, { timeoutMs: 60_000 });
 }
+
+// As root, another host's control may also have a mount namespace of its own, where a directory
+// holds other files than the launcher's host sees under the same path.
+const ownMounts = process.getuid?.() === 0 && spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs tw /mnt']).status === 0;
 
 const launchOn = (t: Fresh, host: string, ...args: string[]) => start(process.execPath, [bin('launch'), ...args], { ...t.env, TASKWATCH_HOST: host });
 
@@ -115,4 +120,35 @@ test('--wait on another host ends with the task, woken by LISTEN; --forget refus
   const r = await w.result;
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stdout, new RegExp(`task ${id} ended: exited, exit status 3`));
+});
+
+test('another host shows a watched task by its launcher\'s word and never opens that path here: a fresh file planted under it there saves no quiet task', { skip: skip || (!ownMounts && 'needs root for a mount namespace (unshare --mount)') }, async () => {
+  const t = await fresh('postgres');
+  const feed = path.join(t.dir, 'feed');
+  fs.mkdirSync(feed);
+  const chatty = launchOn(t, 'alpha', '--name', 'chatty', '--feedpath', feed, '--timeout', '30', '--', 'sh', '-c', 'while :; do echo "[beat]x" >> "$TASKWATCH_FEEDBACK"; sleep 0.2; done');
+  const quiet = launchOn(t, 'alpha', '--name', 'quiet', '--feedpath', feed, '--timeout', '8', '--', 'sleep', '300');
+  await waitFor(async () => (await t.json<Live[]>('--list')).filter((e) => e.pid !== null).length === 2, 15_000, 'both tasks running');
+  const files = fs.readdirSync(feed);
+  assert.equal(files.length, 2);
+  // Beta sees its own directory at the same path, with a fresh file under each name.
+  const plant = `mount -t tmpfs tw "$0" && for f in ${files.join(' ')}; do echo "[beat]planted" > "$0/$f"; done && exec "$@"`;
+  const fromBeta = async () => {
+    const r = await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', plant, feed, process.execPath, bin('control'), '--list', '--json'], { ...t.env, TASKWATCH_HOST: 'beta' }, { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as Live[];
+  };
+  // The quiet task's launcher records SILENT at 2 s and STALLED at 4 s, and kills it at 8 s.
+  const seen = await waitFor(async () => {
+    const live = await fromBeta();
+    const q = live.find((e) => e.name === 'quiet');
+    return q && (q.status === 'SILENT' || q.status === 'STALLED') && live;
+  }, 15_000, "beta showing the quiet task's SILENT or STALLED");
+  const q = seen.find((e) => e.name === 'quiet')!;
+  assert.ok(q.timer !== null && q.timer >= 2, `quiet since its start, by the launcher's record: ${q.timer}`);
+  const c = seen.find((e) => e.name === 'chatty')!;
+  assert.deepEqual([c.status, c.timer], ['RUNNING', null], 'RUNNING by its launcher; the quiet time of a running task elsewhere is not known here');
+  assert.equal(await quiet.exited, 124);
+  chatty.kill('SIGTERM');
+  await chatty.exited;
 });

@@ -22,7 +22,7 @@ test('statusForAge: thresholds at 25%, 50% and 100% of the timeout', () => {
   }
 });
 
-test('deriveStatus: reserved, lost, unwatched and watched tasks', () => {
+test('deriveStatus: reserved, lost, unwatched, watched and other hosts\' tasks', () => {
   const base = { reserved: false, launcherAlive: true, timeoutMs: 1000, ageMs: 0 };
   assert.equal(deriveStatus({ ...base, reserved: true, launcherAlive: false }), 'RESERVED');
   assert.equal(deriveStatus({ ...base, launcherAlive: false }), 'LOST');
@@ -31,6 +31,11 @@ test('deriveStatus: reserved, lost, unwatched and watched tasks', () => {
   assert.equal(deriveStatus({ ...base, ageMs: 300 }), 'SILENT');
   assert.equal(deriveStatus({ ...base, ageMs: 700 }), 'STALLED');
   assert.equal(deriveStatus({ ...base, ageMs: 1200 }), 'STALLED');
+  // Another host's task: its launcher's word, unless it is gone or between runs.
+  assert.equal(deriveStatus({ ...base, ageMs: null, recorded: 'RUNNING' }), 'RUNNING');
+  assert.equal(deriveStatus({ ...base, ageMs: 100, recorded: 'STALLED' }), 'STALLED');
+  assert.equal(deriveStatus({ ...base, launcherAlive: false, recorded: 'RUNNING' }), 'LOST');
+  assert.equal(deriveStatus({ ...base, backoff: true, recorded: 'SILENT' }), 'BACKOFF');
 });
 
 test('endingOf: exit code, signal and stop reason to outcome, columns and launch status', () => {

@@ -1,6 +1,6 @@
 import { deriveStatus, type TaskStatus } from '../task/status';
 import type { Task } from '../task/model';
-import { launcherAlive, quietMs } from '../lost';
+import { isHere, launcherAlive, quietMs } from '../lost';
 
 export interface LiveView {
   status: TaskStatus;
@@ -12,6 +12,8 @@ export interface LiveView {
 export function viewOf(t: Task, nowMs = Date.now()): LiveView {
   if (t.state === 'RESERVED') return { status: deriveStatus({ reserved: true, launcherAlive: false, timeoutMs: null, ageMs: null }), timer: null };
   const ageMs = quietMs(t, nowMs);
-  const status = deriveStatus({ reserved: false, backoff: t.state === 'BACKOFF', launcherAlive: launcherAlive(t), timeoutMs: t.watch ? t.watch.timeoutSec * 1000 : null, ageMs });
+  // Another host's watched task: its launcher's word, since its file is not read here (see quietMs).
+  const recorded = !isHere(t) && t.watch && (t.state === 'RUNNING' || t.state === 'SILENT' || t.state === 'STALLED') ? t.state : undefined;
+  const status = deriveStatus({ reserved: false, backoff: t.state === 'BACKOFF', launcherAlive: launcherAlive(t), timeoutMs: t.watch ? t.watch.timeoutSec * 1000 : null, ageMs, recorded });
   return { status, timer: ageMs == null ? null : Math.max(0, ageMs) / 1000 };
 }

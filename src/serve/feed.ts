@@ -197,11 +197,15 @@ export class Feed {
     }
   }
 
-  /** Watches the directory of every live task's feedback file; a write there is that task's heartbeat. */
+  /**
+   * Watches the directory of every live task's feedback file; a write there is that task's heartbeat.
+   * Only this host's: another host's path names something unrelated here.
+   */
   private watchFeedback(): void {
     const wanted = new Map<string, Map<string, number>>();
+    const here = hostName();
     for (const t of this.live) {
-      if (t.state === 'RESERVED' || !t.watch) continue;
+      if (t.state === 'RESERVED' || !t.watch || !isThisHost(t.host, here)) continue;
       if (this.feedFiles.get(t.id) !== t.watch.feedFile) {
         this.feedFiles.set(t.id, t.watch.feedFile);
         this.feedbacks.set(t.id, glance(t.watch.feedFile));

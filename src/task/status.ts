@@ -33,6 +33,11 @@ export interface LiveFacts {
   timeoutMs: number | null;
   /** ms since the last heartbeat (or since start, before the first write). */
   ageMs: number | null;
+  /**
+   * For a task on another host, whose feedback file cannot be read here: what its launcher last
+   * recorded. That launcher watches the file; its word stands in for the age.
+   */
+  recorded?: WatchedStatus;
 }
 
 /** The status `control` shows, true at the moment it is asked, whatever the launcher last wrote. */
@@ -40,6 +45,7 @@ export function deriveStatus(f: LiveFacts): TaskStatus {
   if (f.reserved) return 'RESERVED';
   if (!f.launcherAlive) return 'LOST';
   if (f.backoff) return 'BACKOFF';
+  if (f.recorded) return f.recorded;
   if (f.timeoutMs == null || f.ageMs == null) return 'RUNNING';
   const v = statusForAge(f.ageMs, f.timeoutMs).status;
   return v === 'TIMEOUT' ? 'STALLED' : v; // at 100% the launcher is killing it this instant
