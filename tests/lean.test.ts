@@ -58,3 +58,62 @@ test('a watching launcher holds no inotify instance, sleeps through its neighbou
   assert.equal(h.taskid, id);
   assert.equal(h.outcome, 'killed');
 });
+
+const HELPER = path.join(__dirname, '..', 'bin', 'tw-beat-watch');
+const noHelper = !fs.existsSync(HELPER) && 'tw-beat-watch was not built (no C compiler): launch looks at feedback files itself';
+
+/** The launcher's tw-beat-watch, if it has one now. */
+function helperOf(launcher: number): number | null {
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const m = /^\d+ \((.*)\) \S (\d+) /.exec(stat);
+      if (m && m[1] === 'tw-beat-watch' && Number(m[2]) === launcher) return Number(p);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return null;
+}
+
+/** True while the main thread sleeps in epoll with no timeout at all: no timer of Node's is armed (x86-64 syscall numbers). */
+function sleepsWithoutTimer(pid: number): boolean {
+  const f = fs.readFileSync(`/proc/${pid}/task/${pid}/syscall`, 'utf8').trim().split(' ');
+  return ['232', '281', '441'].includes(f[0]) && (f[4] === '0xffffffff' || f[4] === '0xffffffffffffffff');
+}
+
+const beatUntil = (go: string) => `while [ ! -e ${go} ]; do echo "[beat]x" >> "$TASKWATCH_FEEDBACK"; sleep 0.1; done; exec sleep 600`;
+
+test('a task that beats steadily never wakes its launcher: tw-beat-watch looks at each quarter timeout, and hands back when the beats stop (the kill at the timeout, then the helper ends)', { skip: noHelper || (process.arch !== 'x64' && 'reads x86-64 syscall numbers') }, async () => {
+  const t = freshRegistry();
+  const go = path.join(t.dir, 'go');
+  // No --max-time: its timer would be armed all along.
+  const l = t.startLaunch('--name', 'steady', '--feedpath', t.dir, '--timeout', '2', '--grace', '0', '--', 'sh', '-c', beatUntil(go));
+  const id = await runningId(t, 'steady');
+  const helper = await waitFor(() => helperOf(l.pid!), 15_000, 'the launcher to start tw-beat-watch');
+  // Its start-up timers spent (V8's memory reducer, a few seconds in), the launcher arms none: the helper looks.
+  await waitFor(() => sleepsWithoutTimer(l.pid!), 30_000, 'the launcher asleep with no timer armed');
+  assert.equal((await t.json<Array<{ taskid: number; status: string }>>('--list')).find((e) => e.taskid === id)?.status, 'RUNNING');
+  fs.writeFileSync(go, '');
+  assert.equal((await l.result).code, 124);
+  const [h] = await t.json<Array<{ taskid: number; outcome: string; termerror: string }>>('--history');
+  assert.deepEqual([h.taskid, h.outcome], [id, 'timeout']);
+  assert.match(h.termerror, /no heartbeat for 2 s/);
+  await waitFor(() => !fs.existsSync(`/proc/${helper}`), 15_000, 'tw-beat-watch to end with its launcher');
+});
+
+test('tw-beat-watch killed in the middle of a watch: the launcher looks itself from then on and still ends the task at its timeout', { skip: noHelper }, async () => {
+  const t = freshRegistry();
+  const go = path.join(t.dir, 'go');
+  const l = t.startLaunch('--name', 'orphaned', '--feedpath', t.dir, '--timeout', '2', '--grace', '0', '--max-time', '60', '--', 'sh', '-c', beatUntil(go));
+  await runningId(t, 'orphaned');
+  const helper = await waitFor(() => helperOf(l.pid!), 15_000, 'the launcher to start tw-beat-watch');
+  process.kill(helper, 'SIGKILL');
+  await waitFor(() => !fs.existsSync(`/proc/${helper}`), 15_000, 'tw-beat-watch gone');
+  fs.writeFileSync(go, '');
+  assert.equal((await l.result).code, 124);
+  const [h] = await t.json<Array<{ outcome: string; termerror: string }>>('--history');
+  assert.equal(h.outcome, 'timeout');
+  assert.match(h.termerror, /no heartbeat for 2 s/, 'ended by the heartbeat timeout, not by --max-time');
+});

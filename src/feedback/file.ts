@@ -87,6 +87,22 @@ export function heartbeatOf(file: string): Beat | null {
   }
 }
 
+/** A heartbeat to the nanosecond: equal only if the file's times have not changed at all. */
+export interface ExactBeat {
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+/** heartbeatOf, to the nanosecond (what launch compares, and hands to its watch helper). */
+export function exactBeatOf(file: string): ExactBeat | null {
+  try {
+    const st = lstatSync(file, { bigint: true, throwIfNoEntry: false });
+    return st?.isFile() ? { mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs } : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Creates the task's feedback file before the task starts, refusing anything already at the path
  * (a stale file, or a link planted by someone else): the task writes only into a file it was given.
