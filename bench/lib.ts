@@ -93,6 +93,44 @@ export function cpuNs(pid: number): number {
   return total;
 }
 
+/**
+ * The tw-beat-watch helpers of each launcher (by the launcher's pid), from one pass over /proc. A
+ * helper watches for its launcher, so its CPU and memory are the launcher's: every figure adds them.
+ */
+export function helpersByLauncher(): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const m = /^\d+ \((.*)\) \S (\d+) /.exec(fs.readFileSync(`/proc/${p}/stat`, 'utf8'));
+      if (m?.[1] !== 'tw-beat-watch') continue;
+      const ppid = Number(m[2]);
+      out.set(ppid, [...(out.get(ppid) ?? []), Number(p)]);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+const orZero = (f: () => number): number => {
+  try {
+    return f();
+  } catch {
+    return 0; // a helper that ended meanwhile
+  }
+};
+
+/** A launcher's CPU (all threads) with its helper's, in ns. */
+export function launcherCpuNs(pid: number, helpers = helpersByLauncher()): number {
+  return cpuNs(pid) + (helpers.get(pid) ?? []).reduce((s, h) => s + orZero(() => cpuNs(h)), 0);
+}
+
+/** A launcher's PSS with its helper's, in kB. */
+export function launcherPssKb(pid: number, helpers = helpersByLauncher()): number {
+  return pssKb(pid) + (helpers.get(pid) ?? []).reduce((s, h) => s + orZero(() => pssKb(h)), 0);
+}
+
 /** A figure of the bench: what was measured, against what target, and how. */
 export interface Figure {
   name: string;

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { background, bin, feedbackPath, median, pssKb, ROOT, sleep, spread, timed, until, untilRunning, type Figure } from './lib';
+import { background, bin, feedbackPath, helpersByLauncher, launcherPssKb, median, ROOT, sleep, spread, timed, until, untilRunning, type Figure } from './lib';
 import { poolMemory, restartLatency, scaleUp, waitLatency } from './supervision';
 import { atSize, cpuPerLauncher, thousand } from './scale';
 import { statusOf20, wrapTrue } from './peers';
@@ -104,7 +104,11 @@ async function memory(tasks: number): Promise<Figure> {
   // parse no NODE_EXTRA_CA_CERTS bundle at start).
   const bare = Array.from({ length: tasks }, () => background(node, ['-e', NODE_IDLE], { NODE_EXTRA_CA_CERTS: undefined }));
   await untilRunning(env, tasks, 20000, `${tasks} running tasks`);
-  const meanOf = (ps: typeof ls) => ps.reduce((s, l) => s + pssKb(l.pid!), 0) / ps.length / 1024;
+  // A launcher's PSS with its tw-beat-watch's (a task beating past its first quarter timeout has one).
+  const meanOf = (ps: typeof ls) => {
+    const helpers = helpersByLauncher();
+    return ps.reduce((s, l) => s + launcherPssKb(l.pid!, helpers), 0) / ps.length / 1024;
+  };
   const mean = () => meanOf(ls);
   await sleep(1000);
   const early = mean();
