@@ -60,7 +60,8 @@ test('a watching launcher holds no inotify instance, sleeps through its neighbou
 });
 
 const HELPER = path.join(__dirname, '..', 'bin', 'tw-beat-watch');
-const noHelper = !fs.existsSync(HELPER) && 'tw-beat-watch was not built (no C compiler): launch looks at feedback files itself';
+// Skipped where the build had no C compiler (launch then looks itself); CI requires it.
+const noHelper = !fs.existsSync(HELPER) && !process.env.TASKWATCH_REQUIRE_HELPER && 'tw-beat-watch was not built (no C compiler): launch looks at feedback files itself';
 
 /** The launcher's tw-beat-watch, if it has one now. */
 function helperOf(launcher: number): number | null {
