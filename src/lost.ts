@@ -3,7 +3,7 @@ import type { LaunchedTask } from './task/model';
 import { escapedNote, unprovenNote } from './task/notes';
 import { endingOf, type Ending } from './task/outcome';
 import { endTask } from './archive';
-import { heartbeatOf } from './feedback/file';
+import { ctimeMsOf, heartbeatOf } from './feedback/file';
 import { isCgroupDir, removeCgroup } from './proc/cgroup';
 import { isLauncher } from './proc/identity';
 import { isThisHost } from './proc/host';
@@ -39,12 +39,12 @@ export const elsewhereNote = (t: LaunchedTask): string =>
  * beat, so its last one dates the quiet while it says SILENT or STALLED (or LOST: the last known);
  * while it says RUNNING the quiet is unknown (null), short of a quarter of the timeout.
  */
-export function quietMs(t: LaunchedTask, nowMs = Date.now()): number | null {
+export function quietMs(t: LaunchedTask, nowMs = Date.now(), here = isHere(t)): number | null {
   if (!t.watch) return null;
-  if (!isHere(t) && t.state === 'RUNNING') return null;
-  const file = isHere(t) ? (heartbeatOf(t.watch.feedFile)?.ctimeMs ?? 0) : 0;
-  const beat = Math.max(file, (t.heartbeatAt ?? 0) * 1000, t.startedAt * 1000);
-  return nowMs - beat;
+  if (!here && t.state === 'RUNNING') return null;
+  const beat = here ? heartbeatOf(t.watch.feedFile) : null;
+  const file = beat ? ctimeMsOf(beat) : 0;
+  return nowMs - Math.max(file, (t.heartbeatAt ?? 0) * 1000, t.startedAt * 1000);
 }
 
 /** The task's processes as control may reach them: a cgroup only if the path really is one. */

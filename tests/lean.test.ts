@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { freshRegistry, run, runningId, waitFor } from './helpers';
+import { HELPER_PATH } from '../src/launch/heartbeat';
 
 /** How many inotify instances a process holds (each is an fd on anon_inode:inotify). */
 function inotifyFds(pid: number): number {
@@ -59,9 +60,8 @@ test('a watching launcher holds no inotify instance, sleeps through its neighbou
   assert.equal(h.outcome, 'killed');
 });
 
-const HELPER = path.join(__dirname, '..', 'bin', 'tw-beat-watch');
 // Skipped where the build had no C compiler (launch then looks itself); CI requires it.
-const noHelper = !fs.existsSync(HELPER) && !process.env.TASKWATCH_REQUIRE_HELPER && 'tw-beat-watch was not built (no C compiler): launch looks at feedback files itself';
+const noHelper = HELPER_PATH === null && !process.env.TASKWATCH_REQUIRE_HELPER && 'tw-beat-watch was not built (no C compiler): launch looks at feedback files itself';
 
 /** The launcher's tw-beat-watch, if it has one now. */
 function helperOf(launcher: number): number | null {

@@ -17,9 +17,10 @@ export function listTasks(reg: Registry): ListEntry[] {
 /** Live rows as of `now` (ms): status and quiet time derived now, from the launcher's and the heartbeat's state. */
 export function entriesOf(tasks: Task[], now: number): ListEntry[] {
   const out: ListEntry[] = [];
+  const here = hostName();
   for (const t of tasks) {
     if (t.state === 'RESERVED' && t.expiresAt <= now / 1000) continue; // lapsed, not swept yet
-    const v = viewOf(t, now);
+    const v = viewOf(t, now, here);
     const launched = t.state !== 'RESERVED' ? t : null;
     out.push({
       taskid: t.id,

@@ -71,30 +71,18 @@ export function cappedNote(c: FeedbackRead['capped']): string | null {
   return parts.length ? `feedback capped: ${parts.join(', ')}` : null;
 }
 
-/** A heartbeat as the file shows it: its mtime and its ctime (which only the kernel sets), in ms. */
+/**
+ * A heartbeat as the file shows it: its mtime and its ctime (which only the kernel sets), to the
+ * nanosecond, so that two looks are equal only if the file's times have not changed at all (launch
+ * compares them, and hands them to its watch helper).
+ */
 export interface Beat {
-  mtimeMs: number;
-  ctimeMs: number;
-}
-
-/** The file's times when it is a regular file; null when it is missing, or anything else (a link is not followed). */
-export function heartbeatOf(file: string): Beat | null {
-  try {
-    const st = lstatSync(file, { throwIfNoEntry: false });
-    return st?.isFile() ? { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs } : null;
-  } catch {
-    return null;
-  }
-}
-
-/** A heartbeat to the nanosecond: equal only if the file's times have not changed at all. */
-export interface ExactBeat {
   mtimeNs: bigint;
   ctimeNs: bigint;
 }
 
-/** heartbeatOf, to the nanosecond (what launch compares, and hands to its watch helper). */
-export function exactBeatOf(file: string): ExactBeat | null {
+/** The file's times when it is a regular file; null when it is missing, or anything else (a link is not followed). */
+export function heartbeatOf(file: string): Beat | null {
   try {
     const st = lstatSync(file, { bigint: true, throwIfNoEntry: false });
     return st?.isFile() ? { mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs } : null;
@@ -102,6 +90,9 @@ export function exactBeatOf(file: string): ExactBeat | null {
     return null;
   }
 }
+
+/** A beat's ctime in ms since the epoch, for ages. */
+export const ctimeMsOf = (b: Beat): number => Number(b.ctimeNs) / 1e6;
 
 /**
  * Creates the task's feedback file before the task starts, refusing anything already at the path

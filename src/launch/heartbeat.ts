@@ -2,7 +2,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { exactBeatOf, type ExactBeat } from '../feedback/file';
+import { ctimeMsOf, heartbeatOf, type Beat } from '../feedback/file';
 import { statusForAge, type WatchedStatus } from '../task/status';
 import { longTimeout, type LongTimer } from '../timer';
 
@@ -45,7 +45,7 @@ export class HeartbeatWatch {
     private readonly file: string,
     private readonly timeoutMs: number,
     /** The file as created, before the task started. */
-    private seen: ExactBeat | null,
+    private seen: Beat | null,
     private readonly onStatus: (s: WatchedStatus, beatWallMs: number) => void,
     private readonly onTimeout: () => void,
     /** False in a pool's supervisor: one process watches all its instances, and spawns no helper per instance. */
@@ -69,9 +69,9 @@ export class HeartbeatWatch {
     if (this.stopped) return;
     this.delegated = false;
     const now = performance.now();
-    const b = exactBeatOf(this.file);
+    const b = heartbeatOf(this.file);
     if (b && (this.seen === null || b.mtimeNs !== this.seen.mtimeNs || b.ctimeNs !== this.seen.ctimeNs)) {
-      const age = Math.min(Math.max(Date.now() - Number(b.ctimeNs) / 1e6, 0), now - this.lookedMono);
+      const age = Math.min(Math.max(Date.now() - ctimeMsOf(b), 0), now - this.lookedMono);
       this.beatMono = Math.max(this.beatMono, now - age);
       this.seen = b;
     }
@@ -123,11 +123,11 @@ export class HeartbeatWatch {
 /** What the helper says when it hands back: how long ago the last beat was, and the file's times it last saw. */
 interface Quiet {
   sinceBeatUs: number;
-  seen: ExactBeat | null;
+  seen: Beat | null;
 }
 
 /** Where the helper is: beside the bundled launch (dist/bin), or there from the compiled sources. */
-const HELPER_PATH = [join(__dirname, 'tw-beat-watch'), join(__dirname, '..', '..', 'bin', 'tw-beat-watch')].find((p) => existsSync(p)) ?? null;
+export const HELPER_PATH = [join(__dirname, 'tw-beat-watch'), join(__dirname, '..', '..', 'bin', 'tw-beat-watch')].find((p) => existsSync(p)) ?? null;
 
 /** tw-beat-watch, one per watching launcher, for as long as it watches. */
 class Helper {

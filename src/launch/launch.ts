@@ -6,7 +6,7 @@ import { describeDbError, isBusy } from '../db/errors';
 import { openFor } from '../db/open';
 import { ANY_TASK, type LaunchFields, type Registry } from '../db/registry';
 import { openRegistry } from '../db/sqlite';
-import { createFeedbackFile, exactBeatOf } from '../feedback/file';
+import { createFeedbackFile, heartbeatOf } from '../feedback/file';
 import { markEnv, procStartTime } from '../proc/identity';
 import { createTaskCgroup, removeCgroup } from '../proc/cgroup';
 import { survey, type TaskTarget } from '../proc/members';
@@ -283,7 +283,7 @@ async function runOnce(holder: { reg: Registry }, task: LaunchedTask, o: LaunchO
   });
   const maxTimer = o.maxTimeSec === undefined ? null : longTimeout(() => race.stop({ kind: 'timeout', note: `ran longer than --max-time ${o.maxTimeSec} s` }), o.maxTimeSec * 1000, { precise: true });
   const heartbeat = feedFile
-    ? new HeartbeatWatch(feedFile, o.timeoutSec * 1000, exactBeatOf(feedFile),
+    ? new HeartbeatWatch(feedFile, o.timeoutSec * 1000, heartbeatOf(feedFile),
       (status, beatMs) => {
         log(`task ${task.id}: ${status}`);
         advise(() => holder.reg.setStatus(task.id, status, beatMs / 1000), log);
