@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { bin, run, tmpdir, waitFor } from './helpers';
-import { encodeReport } from '../src/demo/frame';
+import * as net from 'node:net';
+import { bin, run, start, tmpdir, waitFor } from './helpers';
+import { decodeReport, encodeAssignment, encodeReport, FrameReader, MIN_REPORT_FRAME } from '../src/demo/frame';
 import { addTasks, admin, dbIn, rawClient, startController, startWorker, tasks } from './demo-helpers';
 import { TaskState } from '../src/demo/taskdb';
 import { freePort } from '../src/showcase/showcase';
@@ -167,4 +168,43 @@ test('a lost connection marks its task TaskKilled and it is redispatched', async
   const w = startWorker(c.port, 'rescuer');
   assert.deepEqual(await Promise.all([w.exited, c.exited]), [0, 0]);
   assert.equal(tasks(db)[0].worker, 'rescuer');
+});
+
+test('worker wire: an assignment split across reads and two in one read are each done and reported, in order', async () => {
+  // A fake controller. The worker runs as installed (its own banner: V8 without the JIT) and reads
+  // into one reused buffer, so a partial frame must be kept whole and two frames kept apart.
+  const reports: Array<[string, string, number]> = [];
+  let conn: net.Socket | undefined;
+  const server = net.createServer((s) => {
+    conn = s;
+    s.setNoDelay(true);
+    const reader = new FrameReader(MIN_REPORT_FRAME);
+    s.on('data', (d: Buffer) => reader.push(d).forEach((b) => {
+      const r = decodeReport(b);
+      reports.push([r.workerId, r.taskName, r.timeLeft]);
+    }));
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const w = start(bin('task-worker'), ['-v', '-p', String((server.address() as net.AddressInfo).port), '-w', 'w']);
+    await waitFor(() => reports.length >= 1, 15_000, 'the hello');
+    assert.deepEqual(reports[0], ['w', '', 0]);
+    const t1 = encodeAssignment({ taskName: 'task_one', sleepTime: 0 });
+    for (const byte of t1) {
+      conn!.write(Buffer.from([byte]));
+      await new Promise((r) => setTimeout(r, 2)); // most bytes arrive in reads of their own
+    }
+    await waitFor(() => reports.length >= 2, 15_000, 'the report of task_one');
+    conn!.write(Buffer.concat([encodeAssignment({ taskName: 'task_two', sleepTime: 0 }), encodeAssignment({ taskName: 'task_three', sleepTime: 0 })]));
+    await waitFor(() => reports.length >= 4, 15_000, 'the reports of task_two and task_three');
+    conn!.write(encodeAssignment({ taskName: '', sleepTime: 0 }));
+    assert.equal(await w.exited, 0, w.stderrSoFar());
+    assert.deepEqual(reports.slice(1), [['w', 'task_one', 0], ['w', 'task_two', 0], ['w', 'task_three', 0]]);
+    assert.match(w.stderrSoFar(), /task-worker w: task task_one: done at once \(0 s\)\n/);
+    assert.doesNotMatch(w.stderrSoFar(), /Warning/, 'V8 warned of its flags');
+  } finally {
+    server.close();
+    conn?.destroy();
+  }
 });
