@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bin, ROOT, run, tmpdir, tw, waitFor } from './helpers';
 import { FLAG, VALUE } from '../src/launch/args';
+import { parseWorkerArgs } from '../src/demo/worker-args';
+import { ExitError, EXIT } from '../src/errors';
 
 const newDb = () => path.join(tmpdir(), 'tw.db');
 const BINS = ['launch', 'control', 'parse', 'task-admin', 'task-controller', 'task-worker'];
@@ -98,4 +100,29 @@ test('control --clear asks at a terminal: n keeps the history (exit 1), y clears
   await t.launch('--', 'true');
   const piped = await t.control('--clear');
   assert.deepEqual([piped.code, piped.stdout], [0, 'Cleared 1 history row.\n']);
+});
+
+test("task-worker's options, parsed by hand: yargs' forms, the pool's default id, and bad ones a sentence with exit 2", async () => {
+  const env = {};
+  const base = { host: '127.0.0.1', feedback: undefined, log: undefined, verbose: false, slacker: false, slackSec: 20, help: false, version: false };
+  assert.deepEqual(parseWorkerArgs(['-p', '4000', '-w', 'a'], env), { ...base, port: 4000, workerId: 'a' });
+  assert.deepEqual(parseWorkerArgs(['--port=4000', '--worker=b', '-vs', '--slack', '1.5', '--host', '10.0.0.1', '--log', 'x.log'], env), { ...base, port: 4000, workerId: 'b', verbose: true, slacker: true, slackSec: 1.5, host: '10.0.0.1', log: 'x.log' });
+  assert.deepEqual(parseWorkerArgs(['-vp4000'], { TASKWATCH_POOL: 'fleet', TASKWATCH_INSTANCE: '3' }), { ...base, port: 4000, workerId: 'fleet.3', verbose: true });
+  assert.equal(parseWorkerArgs(['-h'], env).help, true, '-h needs no -p');
+  for (const [argv, msg] of [
+    [[], /-p PORT is needed/],
+    [['-p', '4000'], /-w WORKER_ID is needed outside a taskwatch pool/],
+    [['-p', '0x10', '-w', 'a'], /-p needs a TCP port number, got 0x10/],
+    [['-p', '4000', '-w', 'a'.repeat(32)], /-w needs a worker id of 1 to 31 bytes/],
+    [['-p', '4000', '-w', 'a', '--slack', 'soon'], /--slack needs a number of seconds; got 'soon'/],
+    [['-p', '4000', '-w', 'a', '-x'], /unknown option -x/],
+    [['-p', '4000', '-w', 'a', '--verbose=yes'], /--verbose takes no value/],
+    [['-p', '4000', '-w', 'a', 'extra'], /takes no arguments besides its options; got 'extra'/],
+    [['-p'], /-p needs a value/],
+  ] as const) {
+    assert.throws(() => parseWorkerArgs([...argv], env), (e: unknown) => e instanceof ExitError && e.exitCode === EXIT.usage && msg.test(e.message), argv.join(' '));
+  }
+  const r = await run(process.execPath, [bin('task-worker'), '-p', '4000', '--frobnicate'], {}, { timeoutMs: 30_000 });
+  assert.deepEqual([r.code, r.stdout], [2, '']);
+  assert.match(r.stderr, /^task-worker: unknown option --frobnicate \(task-worker --help lists the options\)\n$/);
 });
