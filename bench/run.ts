@@ -395,8 +395,23 @@ What each step of the cost issue saved, on this machine, each measured against t
   and about three times the CPU per wake-up), --lite-mode (+1.6 MB), --single-threaded,
   --max-semi-space-size=1, --v8-pool-size=0, --no-memory-reducer, --optimize-for-size, --max-lazy,
   and esbuild's identifier minifying (source 125 KB to 100): none lowered PSS or CPU beyond the noise.
-  For the demo's workers, --no-opt and --always-sparkplug: within the noise. A startup snapshot was not
-  tried: launch's own code costs about 15 ms of its start, and the cgroup join 10.
+  A startup snapshot was not tried: launch's own code costs about 15 ms of its start, and the cgroup
+  join 10.
+- The demo's workers (figure 10: 20,000 zero-second tasks, 8 workers, 2 cores, CPU-bound). Most of a
+  worker's CPU was its first few thousand turns, not its steady state: the same 8 workers did 80,000
+  tasks at 26,000/s where 20,000 went at 14,000/s. Each step below was measured against the one
+  before, in interleaved runs:
+  - reads by Node's \`onread\` into one buffer instead of a Readable stream per socket: about
+    14,500/s to 16,600/s;
+  - V8 without its JIT (\`--jitless\`, in the worker's banner): 22,300/s. The optimizing compiler's
+    work never paid back in a worker's first thousands of turns; \`--no-opt\` gave 20,600/s;
+  - options parsed by hand: yargs and the assert module it loads were about 10 ms of each worker's
+    start; 22,800/s to 23,900/s;
+  - frames encoded in one allocation (a report cost 3.9 to 6.6 us without the JIT, now 2.9):
+    24,400/s to 26,100/s.
+  A zero-second task is also done in the turn it arrives in, and logged in one line. The CPU of a
+  whole run went from about 2.9 s to 1.5 s. The controller runs the whole dispatch, and its JIT pays:
+  \`--jitless\` there gave 14,700/s, and \`--no-opt\` 19,900/s against 24,700/s.
 - What is left is mostly Node's: a bare \`node -e\` beside the launchers (figures 5 and 6, without
   NODE_EXTRA_CA_CERTS like them) costs about 0.0046% of a core waking on the same schedule (a wake-up
   of a Node process costs about 0.3 ms here, a Python one 0.12, a C one 0.07), which is why the helper
