@@ -20,7 +20,7 @@ export interface WorkerArgs {
   version: boolean;
 }
 
-export const WORKER_USAGE = `task-worker [-v] -p PORT [-w WORKER_ID] [-s] [--slack SEC] [--host 127.0.0.1] [--feedback FILE]
+export const WORKER_USAGE = `task-worker [-v] -p PORT [-w WORKER_ID] [-s] [--slack SEC] [--host 127.0.0.1] [--feedback FILE] [--log FILE]
 
 Options:
   -p, --port PORT       the controller's TCP port (required)
