@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { processesNamed } from '../src/proc/identity';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const bin = (name: string) => path.join(ROOT, 'dist', 'bin', `${name}.js`);
@@ -99,17 +100,7 @@ export function cpuNs(pid: number): number {
  */
 export function helpersByLauncher(): Map<number, number[]> {
   const out = new Map<number, number[]>();
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const m = /^\d+ \((.*)\) \S (\d+) /.exec(fs.readFileSync(`/proc/${p}/stat`, 'utf8'));
-      if (m?.[1] !== 'tw-beat-watch') continue;
-      const ppid = Number(m[2]);
-      out.set(ppid, [...(out.get(ppid) ?? []), Number(p)]);
-    } catch {
-      /* gone meanwhile */
-    }
-  }
+  for (const { pid, ppid } of processesNamed('tw-beat-watch')) out.set(ppid, [...(out.get(ppid) ?? []), pid]);
   return out;
 }
 

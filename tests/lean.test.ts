@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { freshRegistry, run, runningId, waitFor } from './helpers';
 import { HELPER_PATH } from '../src/launch/heartbeat';
+import { processesNamed } from '../src/proc/identity';
 
 /** How many inotify instances a process holds (each is an fd on anon_inode:inotify). */
 function inotifyFds(pid: number): number {
@@ -64,19 +65,7 @@ test('a watching launcher holds no inotify instance, sleeps through its neighbou
 const noHelper = HELPER_PATH === null && !process.env.TASKWATCH_REQUIRE_HELPER && 'tw-beat-watch was not built (no C compiler): launch looks at feedback files itself';
 
 /** The launcher's tw-beat-watch, if it has one now. */
-function helperOf(launcher: number): number | null {
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
-      const m = /^\d+ \((.*)\) \S (\d+) /.exec(stat);
-      if (m && m[1] === 'tw-beat-watch' && Number(m[2]) === launcher) return Number(p);
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return null;
-}
+const helperOf = (launcher: number): number | null => processesNamed('tw-beat-watch').find((p) => p.ppid === launcher)?.pid ?? null;
 
 /** True while the main thread sleeps in epoll with no timeout at all: no timer of Node's is armed (x86-64 syscall numbers). */
 function sleepsWithoutTimer(pid: number): boolean {

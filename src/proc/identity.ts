@@ -6,8 +6,11 @@ import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 // process it did not start itself also asks for the task's mark in its environment.
 
 export interface ProcInfo {
+  /** The command name the kernel keeps (at most 15 bytes; the executable's base name). */
+  comm: string;
   /** Single-letter state: R, S, D, Z (zombie), T (stopped)... */
   state: string;
+  ppid: number;
   pgrp: number;
   /** The controlling terminal's device number; 0 for none. */
   tty: number;
@@ -41,8 +44,9 @@ export function readProc(pid: number): ProcInfo | null {
   if (n === null) return null;
   const text = statBuf.toString('latin1', 0, n);
   // The command name may hold spaces and parentheses; fields resume after the last ')'.
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { state: f[0], pgrp: Number(f[2]), tty: Number(f[4]), start: Number(f[19]), utime: Number(f[11]), stime: Number(f[12]), rss: Number(f[21]) };
+  const close = text.lastIndexOf(')');
+  const f = text.slice(close + 2).split(' ');
+  return { comm: text.slice(text.indexOf('(') + 1, close), state: f[0], ppid: Number(f[1]), pgrp: Number(f[2]), tty: Number(f[4]), start: Number(f[19]), utime: Number(f[11]), stime: Number(f[12]), rss: Number(f[21]) };
 }
 
 export function procStartTime(pid: number): number | null {
@@ -97,6 +101,16 @@ export function allPids(): number[] {
   for (const name of readdirSync('/proc')) {
     const c = name.charCodeAt(0);
     if (c >= 48 && c <= 57) out.push(Number(name));
+  }
+  return out;
+}
+
+/** The live processes whose command name is `comm`, with their parents. */
+export function processesNamed(comm: string): Array<{ pid: number; ppid: number }> {
+  const out: Array<{ pid: number; ppid: number }> = [];
+  for (const pid of allPids()) {
+    const p = readProc(pid);
+    if (p?.comm === comm) out.push({ pid, ppid: p.ppid });
   }
   return out;
 }
